@@ -1,0 +1,114 @@
+"""Normalisation of fields and records, as signature spec v1 says."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from signatures.address import normalize_country, normalize_postcode, normalize_street
+from signatures.contact import normalize_email, normalize_phone
+from signatures.dates import normalize_birth_date
+from signatures.errors import InvalidValue
+from signatures.kinds import FIELDS
+from signatures.text import fold_name, trim
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedRecord:
+    """A record's valid fields in normal form, and the names of those that were invalid."""
+
+    fields: dict[str, str]
+    invalid: list[str]
+    #: field -> why it is invalid; may quote the value, so it is for the data's owner only.
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def _name(value: str) -> str:
+    folded = fold_name(value)
+    if not folded:
+        raise InvalidValue("no letter")
+    return folded
+
+
+_IN_CONTEXT: dict[str, Callable[[str, str], str]] = {
+    "phone": normalize_phone,
+    "postcode": normalize_postcode,
+}
+_ALONE: dict[str, Callable[[str], str]] = {
+    "email": normalize_email,
+    "first_name": _name,
+    "last_name": _name,
+    "street": normalize_street,
+    "country": normalize_country,
+    "birth_date": normalize_birth_date,
+}
+
+
+def check_default_country(default_country: str) -> str:
+    """The request's default country as alpha-2; a bad one is the caller's error (ValueError)."""
+    try:
+        return normalize_country(default_country)
+    except InvalidValue:
+        raise ValueError(f"unknown default country {default_country!r}") from None
+
+
+def check_field(
+    field: str, value: str | None, *, country: str | None = None, default_country: str = "FR"
+) -> str | None:
+    """The normal form of ``value``; None when absent; raises InvalidValue when invalid.
+
+    ``country`` is the record's own country, raw as given: it sets the region of a phone
+    number and the rules of a postcode. When it is absent or invalid, ``default_country`` does.
+    Unknown field names raise KeyError.
+    """
+    if field not in FIELDS:
+        raise KeyError(f"unknown field {field!r}")
+    if value is None:
+        return None
+    text = trim(value)
+    if not text:
+        return None
+    if field in _ALONE:
+        return _ALONE[field](text)
+    return _IN_CONTEXT[field](text, _context_country(country, default_country))
+
+
+def normalize_field(
+    field: str, value: str | None, *, country: str | None = None, default_country: str = "FR"
+) -> str | None:
+    """The normal form of ``value``, or None when it is absent or invalid."""
+    try:
+        return check_field(field, value, country=country, default_country=default_country)
+    except InvalidValue:
+        return None
+
+
+def _context_country(country: str | None, default_country: str) -> str:
+    if country is not None:
+        own = normalize_field("country", country)
+        if own is not None:
+            return own
+    return check_default_country(default_country)
+
+
+def normalize_record(
+    record: Mapping[str, str | None], *, default_country: str = "FR"
+) -> NormalizedRecord:
+    """Normalise every field of the spec that ``record`` holds; other keys are ignored.
+
+    When the record has a street or a postcode but no country, the default country fills it in.
+    """
+    default = check_default_country(default_country)
+    fields: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    country = record.get("country")
+    for name in FIELDS:
+        try:
+            value = check_field(name, record.get(name), country=country, default_country=default)
+        except InvalidValue as exc:
+            reasons[name] = str(exc)
+            continue
+        if value is not None:
+            fields[name] = value
+    has_address = "street" in fields or "postcode" in fields
+    if has_address and "country" not in fields and "country" not in reasons:
+        fields["country"] = default
+    return NormalizedRecord(fields=fields, invalid=list(reasons), reasons=reasons)

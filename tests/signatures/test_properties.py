@@ -1,0 +1,66 @@
+"""Properties of normalisation and signing, over arbitrary text (hypothesis)."""
+
+import string
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signatures import FIELDS, KINDS, normalize_field, normalize_record, sign_record
+
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+
+# Arbitrary text, and text that looks like the field so that normalisation gets past its checks.
+_ascii = st.text(alphabet=string.ascii_letters + string.digits + " .-+@'/", max_size=40)
+_plausible = {
+    "email": st.builds(
+        "{}@{}.{}".format,
+        st.text(alphabet=string.ascii_letters + ".+_-", min_size=1, max_size=15),
+        st.text(alphabet=string.ascii_lowercase + "äöé-", min_size=1, max_size=12),
+        st.sampled_from(["fr", "com", "de", "gmail.com"]),
+    ),
+    "phone": st.from_regex(r"\A(\+33|0|0033)[1-9]( ?[0-9]{2}){4}\Z"),
+    "postcode": st.from_regex(r"\A[0-9A-Za-z -]{1,10}\Z"),
+    "birth_date": st.from_regex(r"\A[0-9]{1,2}[/.-][0-9]{1,2}[/.-](19|20)[0-9]{2}\Z"),
+    "country": st.sampled_from(["fr", "France", "Royaume-Uni", "DEU", "Belgique", "Espagne"]),
+}
+
+
+def _values(field: str) -> st.SearchStrategy[str]:
+    return st.one_of(st.text(max_size=60), _ascii, _plausible.get(field, _ascii))
+
+
+_field_and_value = st.sampled_from(FIELDS).flatmap(lambda f: st.tuples(st.just(f), _values(f)))
+_countries = st.one_of(st.none(), st.sampled_from(["FR", "GB", "Belgique", "zz"]), st.text())
+
+
+@settings(max_examples=400)
+@given(_field_and_value, _countries)
+def test_normalisation_never_raises_and_is_idempotent(
+    field_and_value: tuple[str, str], country: str | None
+) -> None:
+    field, value = field_and_value
+    once = normalize_field(field, value, country=country)
+    if once is not None:
+        assert once == normalize_field(field, once, country=country)
+        assert "\x1f" not in once  # the canonical message's separator never occurs in a value
+
+
+_records = st.fixed_dictionaries({}, optional={f: _values(f) for f in FIELDS})
+
+
+@settings(max_examples=200)
+@given(_records)
+def test_signing_is_deterministic_and_keyed(record: dict[str, str]) -> None:
+    first = sign_record(record, KEY)
+    assert first == sign_record(dict(reversed(record.items())), KEY)
+    other = sign_record(record, OTHER_KEY)
+    assert set(other.signatures) == set(first.signatures)
+    for kind, signature in first.signatures.items():
+        assert len(signature) == 32
+        assert signature == signature.lower()
+        assert other.signatures[kind] != signature
+    normalized = normalize_record(record)
+    assert set(first.signatures) == {
+        kind for kind, needed in KINDS.items() if set(needed) <= set(normalized.fields)
+    }
