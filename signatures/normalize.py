@@ -61,6 +61,12 @@ def check_field(
     """
     if field not in FIELDS:
         raise KeyError(f"unknown field {field!r}")
+    if field in _IN_CONTEXT:
+        return _check(field, value, _context_country(country, default_country))
+    return _check(field, value, "")
+
+
+def _check(field: str, value: str | None, region: str) -> str | None:
     if value is None:
         return None
     text = trim(value)
@@ -68,7 +74,7 @@ def check_field(
         return None
     if field in _ALONE:
         return _ALONE[field](text)
-    return _IN_CONTEXT[field](text, _context_country(country, default_country))
+    return _IN_CONTEXT[field](text, region)
 
 
 def normalize_field(
@@ -82,11 +88,8 @@ def normalize_field(
 
 
 def _context_country(country: str | None, default_country: str) -> str:
-    if country is not None:
-        own = normalize_field("country", country)
-        if own is not None:
-            return own
-    return check_default_country(default_country)
+    own = normalize_field("country", country)
+    return own if own is not None else check_default_country(default_country)
 
 
 def normalize_record(
@@ -99,10 +102,10 @@ def normalize_record(
     default = check_default_country(default_country)
     fields: dict[str, str] = {}
     reasons: dict[str, str] = {}
-    country = record.get("country")
-    for name in FIELDS:
+    for name in _COUNTRY_FIRST:
+        region = fields.get("country", default)
         try:
-            value = check_field(name, record.get(name), country=country, default_country=default)
+            value = _check(name, record.get(name), region)
         except InvalidValue as exc:
             reasons[name] = str(exc)
             continue
@@ -111,4 +114,12 @@ def normalize_record(
     has_address = "street" in fields or "postcode" in fields
     if has_address and "country" not in fields and "country" not in reasons:
         fields["country"] = default
-    return NormalizedRecord(fields=fields, invalid=list(reasons), reasons=reasons)
+    return NormalizedRecord(
+        fields={name: fields[name] for name in FIELDS if name in fields},
+        invalid=[name for name in FIELDS if name in reasons],
+        reasons={name: reasons[name] for name in FIELDS if name in reasons},
+    )
+
+
+# The record's country is read first: it is the context of its phone and postcode.
+_COUNTRY_FIRST = ("country", *(name for name in FIELDS if name != "country"))

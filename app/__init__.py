@@ -1,0 +1,1 @@
+"""idcheck's application: the HTTP service, its settings, and the command line."""

@@ -1,0 +1,215 @@
+"""Reading customer CSV files as people really have them, one row at a time.
+
+Separators `;`, `,` or tab, sniffed from the header line; UTF-8 with or without BOM, or cp1252
+(what Excel writes in France); French and English headers recognised without a mapping.
+"""
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Final
+
+from app.cli.errors import CliError
+from signatures import FIELDS
+from signatures.text import fold_words
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+_SNIFF_BYTES: Final = 64 * 1024
+_SEPARATORS: Final = (";", ",", "\t")
+FIELD_LIMIT: Final = 64 * 1024  # characters in one cell: more is not a contact field
+
+# Folded header (letters and digits, case and accents dropped) -> field.
+HEADERS: Final[dict[str, str]] = {
+    header: name
+    for name, headers in {
+        "email": (
+            "email", "mail", "courriel", "emailaddress", "adressemail", "adresseemail",
+            "adressecourriel", "adressedecourriel", "adresseelectronique", "mailaddress",
+        ),
+        "phone": (
+            "phone", "telephone", "tel", "portable", "mobile", "mobilephone", "phonenumber",
+            "numerodetelephone", "ndetelephone", "notelephone", "telephoneportable", "gsm",
+            "cellphone", "telmobile",
+        ),
+        "first_name": ("prenom", "prenoms", "firstname", "givenname", "forename"),
+        "last_name": ("nom", "nomdefamille", "nomdusage", "lastname", "surname", "familyname"),
+        "street": (
+            "adresse", "adresse1", "adressepostale", "ligneadresse1", "rue", "voie",
+            "address", "address1", "addressline1", "street", "streetaddress",
+        ),
+        "postcode": ("codepostal", "cp", "postcode", "postalcode", "zip", "zipcode"),
+        "country": ("pays", "codepays", "country", "countrycode"),
+        "birth_date": (
+            "datedenaissance", "datenaissance", "naissance", "birthdate", "dateofbirth",
+            "dob", "birthday",
+        ),
+    }.items()
+    for header in headers
+}  # fmt: skip
+
+
+def fold_header(header: str) -> str:
+    return "".join(fold_words(header, keep_digits=True))
+
+
+@dataclass
+class Columns:
+    """Which column index holds each field, the record id and the update date."""
+
+    fields: dict[str, int]
+    external_id: int | None = None
+    updated_at: int | None = None
+    names: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return ", ".join(f"{name}={self.names[index]!r}" for name, index in self.fields.items())
+
+
+def map_columns(
+    header: list[str],
+    overrides: Mapping[str, str],
+    *,
+    id_column: str | None = None,
+    updated_column: str | None = None,
+) -> Columns:
+    """Recognise the header's columns; ``overrides`` (field -> column name) win over guesses."""
+
+    def find(column: str, option: str) -> int:
+        names = [name.strip() for name in header]
+        folded = [name.casefold() for name in names]
+        wanted = column.strip()
+        if wanted in names:
+            return names.index(wanted)
+        if wanted.casefold() in folded:
+            return folded.index(wanted.casefold())
+        shown = ", ".join(repr(name) for name in header)
+        raise CliError(f"{option}: no column {column!r} in the header (columns: {shown})")
+
+    fields: dict[str, int] = {}
+    for name, column in overrides.items():
+        if name not in FIELDS:
+            raise CliError(f"--map {name}={column}: unknown field (fields: {', '.join(FIELDS)})")
+        fields[name] = find(column, f"--map {name}={column}")
+    columns = Columns(
+        fields={},
+        external_id=find(id_column, "--id-column") if id_column is not None else None,
+        updated_at=find(updated_column, "--updated-column") if updated_column else None,
+        names=header,
+    )
+    taken = set(fields.values()) | {columns.external_id, columns.updated_at}
+    guessed: dict[str, int] = {}
+    for index, name in enumerate(header):
+        guess = HEADERS.get(fold_header(name))
+        if guess is None or guess in fields or index in taken:
+            continue
+        if guess in guessed:
+            first = header[guessed[guess]]
+            raise CliError(
+                f"columns {first!r} and {name!r} both look like {guess}: "
+                f"choose one with --map {guess}=COLUMN"
+            )
+        guessed[guess] = index
+    columns.fields = {name: (fields | guessed)[name] for name in FIELDS if name in fields | guessed}
+    if not columns.fields:
+        shown = ", ".join(repr(name) for name in header)
+        raise CliError(f"no column recognised in the header ({shown}): use --map field=COLUMN")
+    return columns
+
+
+@dataclass
+class CsvFile:
+    """An open CSV file: its header, its rows, and how far reading has got in bytes."""
+
+    path: Path
+    encoding: str
+    separator: str
+    header: list[str]
+    size: int
+    _raw: BinaryIO
+    _reader: "Reader"
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number, cells) for each non-blank row; a ragged row is an error naming its line."""
+        width = len(self.header)
+        while True:
+            try:
+                row = next(self._reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                line = self._reader.line_num + 1
+                raise CliError(
+                    f"{self.path}: line {line}: bytes that are not {self.encoding}"
+                ) from None
+            except csv.Error as exc:
+                raise CliError(f"{self.path}: line {self._reader.line_num}: {exc}") from None
+            if not row:
+                continue
+            if len(row) != width:
+                raise CliError(
+                    f"{self.path}: line {self._reader.line_num}: {len(row)} fields "
+                    f"where the header has {width}"
+                )
+            yield self._reader.line_num, row
+
+    def bytes_read(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def open_csv(path: Path) -> CsvFile:
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+    try:
+        return _open(path, raw)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def _open(path: Path, raw: BinaryIO) -> CsvFile:
+    head = raw.read(_SNIFF_BYTES)
+    raw.seek(0)
+    size = path.stat().st_size
+    if not head.strip():
+        raise CliError(f"{path}: empty file: the first line must name the columns")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+        raise CliError(
+            f"{path}: unreadable encoding (UTF-16 or binary): save it as CSV UTF-8 or CSV (;)"
+        )
+    encoding = "utf-8-sig" if _looks_utf8(head) else "cp1252"
+    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    try:
+        first_line = head.decode(encoding, errors="replace").splitlines()[0]
+    except IndexError:
+        first_line = ""
+    separator = max(_SEPARATORS, key=first_line.count)
+    csv.field_size_limit(FIELD_LIMIT)
+    reader = csv.reader(text, delimiter=separator)
+    try:
+        header = next(reader, [])
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: line 1: bytes that are not {encoding}") from None
+    except csv.Error as exc:
+        raise CliError(f"{path}: line 1: {exc}") from None
+    if not any(name.strip() for name in header):
+        raise CliError(f"{path}: empty header: the first line must name the columns")
+    return CsvFile(path, encoding, separator, header, size, raw, reader)
+
+
+def _looks_utf8(head: bytes) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=False)  # a character cut at the sniffing limit is fine
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,0 +1,264 @@
+"""`idcheck sign`: a holder's CSV in, signatures in the upload format out, on its own machine."""
+
+import csv
+import hashlib
+import hmac
+import json
+import time
+from collections import Counter
+from collections.abc import Mapping
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, TextIO
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app.cli.csv_input import Columns, CsvFile, map_columns, open_csv
+from app.cli.errors import CliError
+from app.cli.files import atomic_text_file
+from app.cli.keyfile import read_key_file
+from signatures import FIELDS, KINDS, InvalidValue, check_default_country, normalize_record
+from signatures import sign_fields as sign_normalized
+from signatures.dates import parse_past_date, today
+
+MAX_EXTERNAL_ID: Final = 128  # API.md: external_id is at most 128 characters
+_PROGRESS_EVERY: Final = 2000
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    signed: int = 0
+    skipped: int = 0  # no kind could be signed
+    rejected: int = 0  # a bad id or update date
+    by_kind: Counter[str] = field(default_factory=Counter)
+    invalid: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def derive_external_id(fields: Mapping[str, str], key: bytes) -> str:
+    """A record id for files without one: keyed, so it reveals nothing; stable across runs."""
+    message = b"idcheck:v1:external_id" + b"".join(
+        b"\x1f" + name.encode("ascii") + b"=" + fields[name].encode("utf-8")
+        for name in FIELDS
+        if name in fields
+    )
+    return "h" + hmac.digest(key, message, hashlib.sha256)[:16].hex()
+
+
+class _Rejects:
+    """The --rejects file: line number, what happened to the row, and why."""
+
+    def __init__(self, handle: TextIO | None) -> None:
+        self._writer = csv.writer(handle) if handle is not None else None
+        if self._writer is not None:
+            self._writer.writerow(["line", "action", "fields", "reason"])
+
+    def add(self, line: int, action: str, fields: list[str], reason: str) -> None:
+        if self._writer is not None:
+            self._writer.writerow([line, action, " ".join(fields), reason])
+
+
+def _reasons(reasons: Mapping[str, str]) -> str:
+    return "; ".join(f"{name}: {why}" for name, why in reasons.items())
+
+
+def sign_csv(
+    source: CsvFile,
+    columns: Columns,
+    out: TextIO,
+    rejects: _Rejects,
+    *,
+    key: bytes,
+    key_version: int,
+    default_country: str,
+    progress: Progress,
+) -> Summary:
+    summary = Summary()
+    started = time.perf_counter()
+    task = progress.add_task("signing", total=source.size or None)
+    default_updated = today().isoformat()
+    for line, row in source.rows():
+        summary.rows += 1
+        if summary.rows % _PROGRESS_EVERY == 0:
+            progress.update(task, completed=source.bytes_read())
+        record = {name: row[index] for name, index in columns.fields.items()}
+        normalized = normalize_record(record, default_country=default_country)
+        summary.invalid.update(normalized.invalid)
+        signatures = sign_normalized(normalized.fields, key)
+        if not signatures:
+            summary.skipped += 1
+            present = ", ".join(normalized.fields) or "none"
+            why = _reasons(normalized.reasons) or f"no kind can be signed (valid: {present})"
+            rejects.add(line, "skipped", normalized.invalid, why)
+            continue
+        try:
+            external_id = _external_id(row, columns, normalized.fields, key)
+            updated_at = _updated_at(row, columns, default_updated)
+        except InvalidValue as exc:
+            summary.rejected += 1
+            rejects.add(line, "rejected", [], str(exc))
+            continue
+        upload = {
+            "external_id": external_id,
+            "updated_at": updated_at,
+            "key_version": key_version,
+            "signatures": signatures,
+        }
+        out.write(json.dumps(upload, ensure_ascii=False, separators=(",", ":")) + "\n")
+        summary.signed += 1
+        summary.by_kind.update(signatures.keys())
+        if normalized.invalid:
+            rejects.add(line, "signed", normalized.invalid, _reasons(normalized.reasons))
+    progress.update(task, completed=source.size)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _external_id(row: list[str], columns: Columns, fields: Mapping[str, str], key: bytes) -> str:
+    if columns.external_id is None:
+        return derive_external_id(fields, key)
+    value = row[columns.external_id].strip()
+    if not value:
+        raise InvalidValue("external id: empty")
+    if len(value) > MAX_EXTERNAL_ID:
+        raise InvalidValue(f"external id: longer than {MAX_EXTERNAL_ID} characters")
+    return value
+
+
+def _updated_at(row: list[str], columns: Columns, default: str) -> str:
+    if columns.updated_at is None:
+        return default
+    try:
+        return parse_past_date(row[columns.updated_at].strip()).isoformat()
+    except InvalidValue as exc:
+        raise InvalidValue(f"updated_at: {exc}") from None
+
+
+def _parse_mappings(mappings: tuple[str, ...]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for mapping in mappings:
+        name, separator, column = mapping.partition("=")
+        if not separator or not name.strip() or not column.strip():
+            raise CliError(f"--map {mapping}: write field=Column, e.g. --map email=Courriel")
+        parsed[name.strip()] = column
+    return parsed
+
+
+def _print_summary(console: Console, summary: Summary, output: Path | None) -> None:
+    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    table = Table(title="idcheck sign", show_header=False)
+    table.add_row("rows read", f"{summary.rows:,}")
+    table.add_row("rows signed", f"{summary.signed:,}")
+    table.add_row("rows skipped (no kind signable)", f"{summary.skipped:,}")
+    table.add_row("rows rejected (bad id or date)", f"{summary.rejected:,}")
+    for kind in KINDS:
+        table.add_row(f"signatures {kind}", f"{summary.by_kind[kind]:,}")
+    for name in FIELDS:
+        if summary.invalid[name]:
+            table.add_row(f"invalid {name}", f"{summary.invalid[name]:,}")
+    table.add_row("time", f"{summary.seconds:.1f} s ({rate:,.0f} rows/s)")
+    table.add_row("output", str(output) if output else "stdout")
+    console.print(table)
+
+
+@click.command("sign")
+@click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path))
+@click.option(
+    "--key-file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The signing key: 64 hex characters, or the JSON of GET /v1/signing-key.",
+)
+@click.option(
+    "--key-version",
+    type=click.IntRange(min=1),
+    help="The key's version (default: from a JSON key file, else 1).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="NDJSON file to write, whole or not at all (default: stdout).",
+)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="field=Column",
+    help="Read a field from a column the header does not name plainly.",
+)
+@click.option("--id-column", help="The column of your own record id (default: a keyed hash).")
+@click.option("--updated-column", help="The column of the date each record was last updated.")
+@click.option(
+    "--default-country", default="FR", show_default=True, help="Country of rows that name none."
+)
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV of the rows skipped or rejected, and fields found invalid, with reasons.",
+)
+def sign_command(
+    input_path: Path,
+    key_file: Path,
+    key_version: int | None,
+    output: Path | None,
+    mappings: tuple[str, ...],
+    id_column: str | None,
+    updated_column: str | None,
+    default_country: str,
+    rejects: Path | None,
+) -> None:
+    """Sign a customer CSV file locally: only signatures come out, one record a line."""
+    signing_key = read_key_file(key_file)
+    version = key_version or signing_key.version or 1
+    try:
+        default = check_default_country(default_country)
+    except ValueError as exc:
+        raise CliError(f"--default-country: {exc}") from None
+    for target in (output, rejects):
+        if target is not None and target.resolve() == input_path.resolve():
+            raise CliError(f"{target}: would overwrite the input file")
+    overrides = _parse_mappings(mappings)
+    console = Console(stderr=True)
+    with ExitStack() as stack:
+        source = open_csv(input_path)
+        stack.callback(source.close)
+        columns = map_columns(
+            source.header, overrides, id_column=id_column, updated_column=updated_column
+        )
+        console.print(
+            f"reading {input_path} ({source.encoding}, '{source.separator}'): {columns.describe()}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        out = stack.enter_context(atomic_text_file(output))
+        rejects_file = stack.enter_context(
+            atomic_text_file(rejects) if rejects is not None else nullcontext(None)
+        )
+        progress = stack.enter_context(
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+                disable=not console.is_terminal,
+            )
+        )
+        summary = sign_csv(
+            source,
+            columns,
+            out,
+            _Rejects(rejects_file),
+            key=signing_key.key,
+            key_version=version,
+            default_country=default,
+            progress=progress,
+        )
+    _print_summary(console, summary, output)

@@ -1,0 +1,1 @@
+"""The benchmark: idcheck against the raw limits of the same machine, in one run."""
