@@ -6,22 +6,19 @@ Separators `;`, `,` or tab, sniffed from the header line; UTF-8 with or without 
 
 import codecs
 import csv
-import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import BinaryIO, Final
 
 from app.cli.errors import CliError
 from signatures import FIELDS
 from signatures.text import fold_words
 
-if TYPE_CHECKING:
-    from _csv import Reader
-
 _SNIFF_BYTES: Final = 64 * 1024
 _SEPARATORS: Final = (";", ",", "\t")
 FIELD_LIMIT: Final = 64 * 1024  # characters in one cell: more is not a contact field
+MAX_LINE_BYTES: Final = 1024 * 1024  # one physical line; a file without line breaks stops here
 
 # Folded header (letters and digits, case and accents dropped) -> field.
 HEADERS: Final[dict[str, str]] = {
@@ -121,41 +118,70 @@ def map_columns(
     return columns
 
 
-@dataclass
 class CsvFile:
-    """An open CSV file: its header, its rows, and how far reading has got in bytes."""
+    """An open CSV file: its header, its rows, and how far reading has got in bytes.
 
-    path: Path
-    encoding: str
-    separator: str
-    header: list[str]
-    size: int
-    _raw: BinaryIO
-    _reader: "Reader"
+    Lines are decoded one at a time, so that an undecodable byte is reported at its own line.
+    """
+
+    def __init__(self, path: Path, raw: BinaryIO) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self._raw = raw
+        self._line = 0
+        head = raw.read(_SNIFF_BYTES)
+        if not head.strip():
+            raise CliError(f"{path}: empty file: the first line must name the columns")
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+            raise CliError(
+                f"{path}: unreadable encoding (UTF-16 or binary): save it as CSV UTF-8 or CSV (;)"
+            )
+        bom = head.startswith(codecs.BOM_UTF8)
+        self.encoding = "utf-8" if _looks_utf8(head) else "cp1252"
+        self.label = "UTF-8 with BOM" if bom else self.encoding
+        raw.seek(len(codecs.BOM_UTF8) if bom else 0)
+        first_line = head.split(b"\n", 1)[0].decode(self.encoding, errors="replace")
+        self.separator = max(_SEPARATORS, key=first_line.count)
+        csv.field_size_limit(FIELD_LIMIT)
+        self._reader = csv.reader(self._lines(), delimiter=self.separator)
+        self.header = self._next() or []
+        if not any(name.strip() for name in self.header):
+            raise CliError(f"{path}: empty header: the first line must name the columns")
+
+    def _lines(self) -> Iterator[str]:
+        while chunk := self._raw.readline(MAX_LINE_BYTES + 1):
+            self._line += 1
+            if len(chunk) > MAX_LINE_BYTES:
+                raise CliError(
+                    f"{self.path}: line {self._line}: longer than {MAX_LINE_BYTES:,} bytes"
+                )
+            try:
+                yield chunk.decode(self.encoding)
+            except UnicodeDecodeError:
+                raise CliError(
+                    f"{self.path}: line {self._line}: bytes that are not {self.encoding}"
+                ) from None
+
+    def _next(self) -> list[str] | None:
+        try:
+            return next(self._reader)
+        except StopIteration:
+            return None
+        except csv.Error as exc:
+            raise CliError(f"{self.path}: line {self._line}: {exc}") from None
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line number, cells) for each non-blank row; a ragged row is an error naming its line."""
         width = len(self.header)
-        while True:
-            try:
-                row = next(self._reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError:
-                line = self._reader.line_num + 1
-                raise CliError(
-                    f"{self.path}: line {line}: bytes that are not {self.encoding}"
-                ) from None
-            except csv.Error as exc:
-                raise CliError(f"{self.path}: line {self._reader.line_num}: {exc}") from None
+        while (row := self._next()) is not None:
             if not row:
                 continue
             if len(row) != width:
                 raise CliError(
-                    f"{self.path}: line {self._reader.line_num}: {len(row)} fields "
+                    f"{self.path}: line {self._line}: {len(row)} fields "
                     f"where the header has {width}"
                 )
-            yield self._reader.line_num, row
+            yield self._line, row
 
     def bytes_read(self) -> int:
         return self._raw.tell()
@@ -170,40 +196,10 @@ def open_csv(path: Path) -> CsvFile:
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}") from None
     try:
-        return _open(path, raw)
+        return CsvFile(path, raw)
     except BaseException:
         raw.close()
         raise
-
-
-def _open(path: Path, raw: BinaryIO) -> CsvFile:
-    head = raw.read(_SNIFF_BYTES)
-    raw.seek(0)
-    size = path.stat().st_size
-    if not head.strip():
-        raise CliError(f"{path}: empty file: the first line must name the columns")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
-        raise CliError(
-            f"{path}: unreadable encoding (UTF-16 or binary): save it as CSV UTF-8 or CSV (;)"
-        )
-    encoding = "utf-8-sig" if _looks_utf8(head) else "cp1252"
-    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-    try:
-        first_line = head.decode(encoding, errors="replace").splitlines()[0]
-    except IndexError:
-        first_line = ""
-    separator = max(_SEPARATORS, key=first_line.count)
-    csv.field_size_limit(FIELD_LIMIT)
-    reader = csv.reader(text, delimiter=separator)
-    try:
-        header = next(reader, [])
-    except UnicodeDecodeError:
-        raise CliError(f"{path}: line 1: bytes that are not {encoding}") from None
-    except csv.Error as exc:
-        raise CliError(f"{path}: line 1: {exc}") from None
-    if not any(name.strip() for name in header):
-        raise CliError(f"{path}: empty header: the first line must name the columns")
-    return CsvFile(path, encoding, separator, header, size, raw, reader)
 
 
 def _looks_utf8(head: bytes) -> bool:

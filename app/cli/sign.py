@@ -232,7 +232,7 @@ def sign_command(
             source.header, overrides, id_column=id_column, updated_column=updated_column
         )
         console.print(
-            f"reading {input_path} ({source.encoding}, '{source.separator}'): {columns.describe()}",
+            f"reading {input_path} ({source.label}, {source.separator!r}): {columns.describe()}",
             highlight=False,
             soft_wrap=True,
         )
