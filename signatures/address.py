@@ -44,7 +44,9 @@ def normalize_street(value: str) -> str:
     words = [STREET_WORDS.get(word, word) for word in fold_words(value, keep_digits=True)]
     if not words:
         raise InvalidValue("no letter or digit")
-    return "".join(words)
+    joined = "".join(words)
+    # "S:T" joins to "st": replaced too, so that the normal form is its own normal form.
+    return STREET_WORDS.get(joined, joined)
 
 
 def normalize_postcode(value: str, country: str) -> str:

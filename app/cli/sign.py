@@ -1,12 +1,9 @@
 """`idcheck sign`: a holder's CSV in, signatures in the upload format out, on its own machine."""
 
 import csv
-import hashlib
-import hmac
-import json
+import os
 import time
 from collections import Counter
-from collections.abc import Mapping
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +14,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app.cli.csv_input import Columns, CsvFile, map_columns, open_csv
+from app.cli.csv_input import CsvFile, map_columns, open_csv
 from app.cli.errors import CliError
 from app.cli.files import atomic_text_file
 from app.cli.keyfile import read_key_file
-from signatures import FIELDS, KINDS, InvalidValue, check_default_country, normalize_record
-from signatures import sign_fields as sign_normalized
-from signatures.dates import parse_past_date, today
+from app.cli.signing import SignJob, sign_rows
+from signatures import FIELDS, KINDS, check_default_country
+from signatures.dates import today
 
-MAX_EXTERNAL_ID: Final = 128  # API.md: external_id is at most 128 characters
 _PROGRESS_EVERY: Final = 2000
+SMALL_FILE: Final = 1 << 20  # below a megabyte, starting worker processes costs more than it saves
 
 
 @dataclass
@@ -40,16 +37,6 @@ class Summary:
     seconds: float = 0.0
 
 
-def derive_external_id(fields: Mapping[str, str], key: bytes) -> str:
-    """A record id for files without one: keyed, so it reveals nothing; stable across runs."""
-    message = b"idcheck:v1:external_id" + b"".join(
-        b"\x1f" + name.encode("ascii") + b"=" + fields[name].encode("utf-8")
-        for name in FIELDS
-        if name in fields
-    )
-    return "h" + hmac.digest(key, message, hashlib.sha256)[:16].hex()
-
-
 class _Rejects:
     """The --rejects file: line number, what happened to the row, and why."""
 
@@ -58,85 +45,42 @@ class _Rejects:
         if self._writer is not None:
             self._writer.writerow(["line", "action", "fields", "reason"])
 
-    def add(self, line: int, action: str, fields: list[str], reason: str) -> None:
+    def add(self, line: int, action: str, fields: tuple[str, ...], reason: str) -> None:
         if self._writer is not None:
             self._writer.writerow([line, action, " ".join(fields), reason])
 
 
-def _reasons(reasons: Mapping[str, str]) -> str:
-    return "; ".join(f"{name}: {why}" for name, why in reasons.items())
-
-
 def sign_csv(
     source: CsvFile,
-    columns: Columns,
+    job: SignJob,
     out: TextIO,
     rejects: _Rejects,
     *,
-    key: bytes,
-    key_version: int,
-    default_country: str,
+    jobs: int,
     progress: Progress,
 ) -> Summary:
     summary = Summary()
     started = time.perf_counter()
     task = progress.add_task("signing", total=source.size or None)
-    default_updated = today().isoformat()
-    for line, row in source.rows():
+    for outcome in sign_rows(job, source.rows(), jobs):
         summary.rows += 1
         if summary.rows % _PROGRESS_EVERY == 0:
             progress.update(task, completed=source.bytes_read())
-        record = {name: row[index] for name, index in columns.fields.items()}
-        normalized = normalize_record(record, default_country=default_country)
-        summary.invalid.update(normalized.invalid)
-        signatures = sign_normalized(normalized.fields, key)
-        if not signatures:
-            summary.skipped += 1
-            present = ", ".join(normalized.fields) or "none"
-            why = _reasons(normalized.reasons) or f"no kind can be signed (valid: {present})"
-            rejects.add(line, "skipped", normalized.invalid, why)
-            continue
-        try:
-            external_id = _external_id(row, columns, normalized.fields, key)
-            updated_at = _updated_at(row, columns, default_updated)
-        except InvalidValue as exc:
-            summary.rejected += 1
-            rejects.add(line, "rejected", [], str(exc))
-            continue
-        upload = {
-            "external_id": external_id,
-            "updated_at": updated_at,
-            "key_version": key_version,
-            "signatures": signatures,
-        }
-        out.write(json.dumps(upload, ensure_ascii=False, separators=(",", ":")) + "\n")
-        summary.signed += 1
-        summary.by_kind.update(signatures.keys())
-        if normalized.invalid:
-            rejects.add(line, "signed", normalized.invalid, _reasons(normalized.reasons))
+        summary.invalid.update(outcome.invalid)
+        if outcome.action == "signed":
+            out.write(outcome.upload + "\n")
+            summary.signed += 1
+            summary.by_kind.update(outcome.kinds)
+            if outcome.invalid:
+                rejects.add(outcome.line, "signed", outcome.invalid, outcome.reason)
+        else:
+            summary.skipped += outcome.action == "skipped"
+            summary.rejected += outcome.action == "rejected"
+            fields = outcome.invalid if outcome.action == "skipped" else ()
+            rejects.add(outcome.line, outcome.action, fields, outcome.reason)
     progress.update(task, completed=source.size)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _external_id(row: list[str], columns: Columns, fields: Mapping[str, str], key: bytes) -> str:
-    if columns.external_id is None:
-        return derive_external_id(fields, key)
-    value = row[columns.external_id].strip()
-    if not value:
-        raise InvalidValue("external id: empty")
-    if len(value) > MAX_EXTERNAL_ID:
-        raise InvalidValue(f"external id: longer than {MAX_EXTERNAL_ID} characters")
-    return value
-
-
-def _updated_at(row: list[str], columns: Columns, default: str) -> str:
-    if columns.updated_at is None:
-        return default
-    try:
-        return parse_past_date(row[columns.updated_at].strip()).isoformat()
-    except InvalidValue as exc:
-        raise InvalidValue(f"updated_at: {exc}") from None
 
 
 def _parse_mappings(mappings: tuple[str, ...]) -> dict[str, str]:
@@ -198,6 +142,12 @@ def _print_summary(console: Console, summary: Summary, output: Path | None) -> N
     "--default-country", default="FR", show_default=True, help="Country of rows that name none."
 )
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Processes that sign (default 0: one per CPU; one for files under 1 MB).",
+)
+@click.option(
     "--rejects",
     type=click.Path(path_type=Path, dir_okay=False),
     help="CSV of the rows skipped or rejected, and fields found invalid, with reasons.",
@@ -212,6 +162,7 @@ def sign_command(
     updated_column: str | None,
     default_country: str,
     rejects: Path | None,
+    jobs: int,
 ) -> None:
     """Sign a customer CSV file locally: only signatures come out, one record a line."""
     signing_key = read_key_file(key_file)
@@ -251,14 +202,14 @@ def sign_command(
                 disable=not console.is_terminal,
             )
         )
-        summary = sign_csv(
-            source,
-            columns,
-            out,
-            _Rejects(rejects_file),
+        job = SignJob(
             key=signing_key.key,
             key_version=version,
             default_country=default,
-            progress=progress,
+            default_updated=today().isoformat(),
+            columns=columns,
         )
+        if jobs == 0:
+            jobs = 1 if source.size < SMALL_FILE else (os.cpu_count() or 1)
+        summary = sign_csv(source, job, out, _Rejects(rejects_file), jobs=jobs, progress=progress)
     _print_summary(console, summary, output)

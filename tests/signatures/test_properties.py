@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signatures import FIELDS, KINDS, normalize_field, normalize_record, sign_record
+from signatures.address import STREET_WORDS
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -23,6 +24,19 @@ _plausible = {
     "postcode": st.from_regex(r"\A[0-9A-Za-z -]{1,10}\Z"),
     "birth_date": st.from_regex(r"\A[0-9]{1,2}[/.-][0-9]{1,2}[/.-](19|20)[0-9]{2}\Z"),
     "country": st.sampled_from(["fr", "France", "Royaume-Uni", "DEU", "Belgique", "Espagne"]),
+    # Abbreviations cut and glued by punctuation: "S:T", "r.-pl", "12 bis av."
+    "street": st.lists(
+        st.one_of(
+            st.sampled_from([*STREET_WORDS, *STREET_WORDS.values(), "12", "bis", "é", "ß"]),
+            st.sampled_from([w for w in STREET_WORDS if len(w) > 1]).map(
+                lambda w: f"{w[0]}.{w[1:]}"
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    ).flatmap(
+        lambda words: st.sampled_from([" ", ".", ":", "-", ""]).map(lambda sep: sep.join(words))
+    ),
 }
 
 
@@ -64,3 +78,10 @@ def test_signing_is_deterministic_and_keyed(record: dict[str, str]) -> None:
     assert set(first.signatures) == {
         kind for kind, needed in KINDS.items() if set(needed) <= set(normalized.fields)
     }
+
+
+@settings(max_examples=300)
+@given(_plausible["street"])
+def test_street_abbreviations_glued_by_punctuation_stay_stable(street: str) -> None:
+    once = normalize_field("street", street)
+    assert once is None or normalize_field("street", once) == once

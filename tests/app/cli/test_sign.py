@@ -228,3 +228,21 @@ def test_the_output_never_overwrites_the_input(tmp_path: Path, key_file: Path) -
     assert run.code == 1
     assert "would overwrite the input" in run.stderr
     assert source.read_text("utf-8") == "Nom;Courriel\nDupont;a@b.fr\n"
+
+
+def test_worker_processes_give_the_same_file_in_the_same_order(
+    tmp_path: Path, key_file: Path
+) -> None:
+    source = tmp_path / "big.csv"
+    write_csv(source, people(3000, seed=3))
+    outputs = []
+    for jobs in ("1", "2"):
+        output, rejects = tmp_path / f"out{jobs}.ndjson", tmp_path / f"rejects{jobs}.csv"
+        run = idcheck(
+            "sign", source, "--key-file", key_file, "-o", output, "--rejects", rejects,
+            "--jobs", jobs, "--id-column", "Référence",
+        )  # fmt: skip
+        assert run.code == 0, run.stderr
+        outputs.append((output.read_bytes(), rejects.read_bytes()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0].count(b"\n") > 2900

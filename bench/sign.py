@@ -1,0 +1,137 @@
+"""Benchmark of `idcheck sign` beside the raw limits of the same machine, in one run.
+
+Raw limits, measured on the same generated file: reading it with Python's csv module alone (the
+floor of any CSV tool in Python), and HMAC-SHA256 of as many messages as the file has signatures
+(the floor of the cryptography). `idcheck sign` runs as a user runs it, in a subprocess, whose
+peak resident memory is read from the kernel (wait4).
+"""
+
+import csv
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.people import people, write_csv
+
+KEY_HEX = "00" * 32
+
+
+def _idcheck() -> str:
+    return str(Path(sys.executable).with_name("idcheck"))
+
+
+def raw_csv_rows_per_second(path: Path) -> float:
+    started = time.perf_counter()
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = sum(1 for _ in csv.reader(handle, delimiter=";")) - 1
+    return rows / (time.perf_counter() - started)
+
+
+def raw_hmac_per_second(count: int) -> float:
+    key = bytes(32)
+    message = b"idcheck:v1:name_address\x1fdupont\x1fjean\x1f12bisavenuevictorhugo\x1f75016\x1fFR"
+    started = time.perf_counter()
+    for _ in range(count):
+        hmac.digest(key, message, hashlib.sha256)
+    return count / (time.perf_counter() - started)
+
+
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional resident memory (PSS) of a process and its descendants, from /proc (Linux).
+
+    PSS shares each shared page among the processes that map it, so the sum is what the tree
+    really costs the machine; a sum of RSS would count the shared libraries once per worker.
+    """
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    return total
+
+
+class TreeMemory(threading.Thread):
+    """Samples a process tree's total memory (PSS) every 20 ms; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb = pid, 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.02):
+            self.peak_kb = max(self.peak_kb, _tree_pss_kb(self.pid))
+
+
+def run_sign(source: Path, workdir: Path) -> dict[str, Any]:
+    key_file = workdir / "bench.key"
+    key_file.write_text(KEY_HEX)
+    output = workdir / "signed.ndjson"
+    args = [_idcheck(), "sign", str(source), "--key-file", str(key_file), "-o", str(output)]
+    started = time.perf_counter()
+    with subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
+        sampler = TreeMemory(process.pid)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        sampler.done.set()
+        sampler.join()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"idcheck sign failed ({process.returncode}):\n{stderr}")
+    signatures = 0
+    with output.open(encoding="utf-8") as handle:
+        for line in handle:
+            signatures += len(json.loads(line)["signatures"])
+    return {
+        "seconds": seconds,
+        # All processes together (PSS, sampled), and the largest one (the kernel's exact peak).
+        "peak_pss_mb_all_processes": sampler.peak_kb / 1024,
+        "peak_rss_mb_largest_process": usage.ru_maxrss / 1024,
+        "signatures": signatures,
+        "output_mb": output.stat().st_size / 2**20,
+    }
+
+
+def bench_sign(rows: int, workdir: Path) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / f"customers-{rows}.csv"
+    started = time.perf_counter()
+    write_csv(source, people(rows, seed=42))
+    generated = time.perf_counter() - started
+    sign = run_sign(source, workdir)
+    csv_rate = raw_csv_rows_per_second(source)
+    per_row = sign["signatures"] / rows
+    hmac_rate = raw_hmac_per_second(min(sign["signatures"], 2_000_000))
+    sign_rate = rows / sign["seconds"]
+    return {
+        "rows": rows,
+        "input_mb": source.stat().st_size / 2**20,
+        "generate_seconds": generated,
+        "idcheck_sign": {**sign, "rows_per_second": sign_rate},
+        "raw": {
+            "csv_reader_rows_per_second": csv_rate,
+            "hmac_sha256_per_second": hmac_rate,
+            "hmac_only_rows_per_second": hmac_rate / per_row,
+        },
+        "ratios": {
+            "sign_vs_csv_reader": sign_rate / csv_rate,
+            "sign_vs_hmac_only": sign_rate / (hmac_rate / per_row),
+        },
+        "cpu_count": os.cpu_count(),
+    }
