@@ -2,6 +2,7 @@
 
 import click
 
+from app.cli.service import admin_group, migrate_command, serve_command
 from app.cli.sign import sign_command
 from signatures import FIELDS, InvalidValue, check_default_country, check_field
 
@@ -30,7 +31,8 @@ def normalize_command(field: str, value: str, country: str | None, default_count
     click.echo(normalized)
 
 
-cli.add_command(sign_command)
+for command in (sign_command, serve_command, migrate_command, admin_group):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,0 +1,170 @@
+"""`idcheck serve`, `idcheck migrate` and `idcheck admin ...`: the service's own commands."""
+
+import asyncio
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from app.cli.errors import CliError
+from app.settings import EMBEDDED_KEY_FILE, Settings, SettingsError
+
+if TYPE_CHECKING:  # the server's modules load only for the commands that need them
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from matching import KeyRing
+
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise CliError(f"settings: {where}: {first['msg']}") from None
+
+
+def _embedded_master_key(settings: Settings) -> None:
+    """On first start without a configured key, make ./idcheck.key (mode 0600) and say so once."""
+    if settings.master_key is not None or settings.master_key_file is not None:
+        return
+    if settings.env == "production":
+        raise CliError("IDCHECK_ENV=production needs IDCHECK_MASTER_KEY_FILE or IDCHECK_MASTER_KEY")
+    if EMBEDDED_KEY_FILE.exists():
+        return
+    descriptor = os.open(EMBEDDED_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    click.echo(
+        f"warning: created a new master key in {EMBEDDED_KEY_FILE.resolve()} (mode 0600): "
+        "back it up; without it no signature can ever match again",
+        err=True,
+    )
+
+
+def ready_settings() -> Settings:
+    """Settings whose master key is readable, and a database at the latest schema if embedded."""
+    settings = load_settings()
+    _embedded_master_key(settings)
+    try:
+        settings.master_secret  # noqa: B018 - read now, to fail here rather than in a worker
+    except SettingsError as error:
+        raise CliError(str(error)) from None
+    if settings.is_sqlite:
+        _migrate(settings)
+    return settings
+
+
+def _migrate(settings: Settings) -> None:
+    from app.migrate import migrate
+
+    try:
+        asyncio.run(migrate(settings.database_url))
+    except OSError as error:
+        raise CliError(f"database: {error}") from None
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def serve_command(
+    host: str, port: int, workers: int, ssl_certfile: Path | None, ssl_keyfile: Path | None
+) -> None:
+    """Run the service (uvicorn). With nothing configured: SQLite in ./idcheck.db."""
+    import uvicorn
+
+    from app.logs import log_config
+
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise CliError("--ssl-certfile and --ssl-keyfile go together")
+    settings = ready_settings()
+    if settings.is_sqlite and workers > 1:
+        raise CliError("SQLite serves one worker: use PostgreSQL for --workers > 1")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        access_log=False,
+        log_config=log_config(settings.log_level),
+        server_header=False,
+    )
+
+
+@click.command("migrate")
+def migrate_command() -> None:
+    """Bring the configured database to the latest schema (Alembic upgrade head)."""
+    _migrate(load_settings())
+    click.echo("database at the latest schema", err=True)
+
+
+@click.group("admin")
+def admin_group() -> None:
+    """Bootstrap organisations and keys on the configured database, without HTTP."""
+
+
+async def _with_session(
+    settings: Settings, work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]"
+) -> T:
+    from app.db import create_engine, create_sessionmaker
+    from app.main import load_keyring
+
+    engine = create_engine(settings)
+    try:
+        keyring = await load_keyring(engine, settings.master_secret)
+        async with create_sessionmaker(engine)() as session:
+            result = await work(session, keyring)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def _run(work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]") -> T:
+    """One unit of work in one transaction, committed when it succeeds (the CLI's "request")."""
+    from app.errors import IdcheckError
+
+    settings = ready_settings()
+    try:
+        return asyncio.run(_with_session(settings, work))
+    except IdcheckError as error:
+        raise CliError(error.message) from None
+
+
+@admin_group.command("create-org")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "holder", "buyer", "finance"]))
+def create_org_command(name: str, role: str) -> None:
+    """Create an organisation; prints its id."""
+    from app.services.admin import create_org
+
+    async def work(session: "AsyncSession", _: "KeyRing") -> str:
+        return str((await create_org(session, name.strip(), role)).id)
+
+    click.echo(_run(work))
+
+
+@admin_group.command("create-key")
+@click.argument("org", metavar="ORG_NAME_OR_ID")
+@click.option("--label", help="What the key is for, shown in key listings.")
+def create_key_command(org: str, label: str | None) -> None:
+    """Create an API key for an organisation; prints the key, once."""
+    from app.services.admin import create_key, find_org
+
+    async def work(session: "AsyncSession", keyring: "KeyRing") -> str:
+        _, key = await create_key(session, keyring, await find_org(session, org), label)
+        return key
+
+    click.echo(_run(work))

@@ -1,0 +1,32 @@
+"""Annotated dependency aliases that routes declare."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.metrics import Metrics
+from app.settings import Settings
+from app.transaction import session_of
+from matching import KeyRing
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _keyring(request: Request) -> KeyRing:
+    keyring: KeyRing = request.app.state.keyring
+    return keyring
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+SessionDep = Annotated[AsyncSession, Depends(session_of)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]

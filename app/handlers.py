@@ -1,0 +1,98 @@
+"""One handler renders every error in API.md's shape, FastAPI's own 404/405/422 and 500s included.
+
+Validation details name the record index and field, never the value that was sent: a raw email
+must not come back in an error, be logged, or be kept.
+"""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.errors import (
+    BadRequest,
+    Conflict,
+    IdcheckError,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    StoreUnavailable,
+    UnsupportedMediaType,
+)
+
+log = logging.getLogger("idcheck")
+
+_BY_STATUS: dict[int, type[IdcheckError]] = {
+    400: BadRequest,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: InvalidInput,
+}
+
+
+def render(error: IdcheckError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+def detail(loc: Sequence[int | str], message: str) -> dict[str, Any]:
+    """{"index", "field", "message"} from a location such as ("records", 3, "email")."""
+    parts = list(loc)
+    index = None
+    if len(parts) >= 2 and parts[0] == "records" and isinstance(parts[1], int):
+        index = parts[1]
+        parts = parts[2:]
+    field = ".".join(str(part) for part in parts) or None
+    return {"index": index, "field": field, "message": message}
+
+
+def validation_details(errors: Sequence[Any], *, strip: int = 0) -> list[dict[str, Any]]:
+    """Pydantic errors -> details; ``input`` and ``ctx`` (which may hold raw values) are dropped."""
+    return [detail(tuple(error["loc"])[strip:], str(error["msg"])) for error in errors]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(IdcheckError)
+    async def _ours(_: Request, error: IdcheckError) -> JSONResponse:
+        return render(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = error.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return render(InvalidInput("the body is not valid JSON", code="invalid_json"))
+        body_errors = [e for e in errors if tuple(e["loc"])[:1] == ("body",)]
+        details = validation_details(body_errors, strip=1)
+        details += validation_details([e for e in errors if e not in body_errors])
+        return render(InvalidInput("the request is not valid: see details", details=details))
+
+    @app.exception_handler(HTTPException)
+    async def _starlette(_: Request, error: HTTPException) -> JSONResponse:
+        kind = _BY_STATUS.get(error.status_code, BadRequest)
+        message = {
+            404: "no such route",
+            405: "method not allowed on this route",
+        }.get(error.status_code, str(error.detail))
+        return render(kind(message, headers=dict(error.headers or {})))
+
+    @app.exception_handler(sqlalchemy.exc.IntegrityError)
+    async def _integrity(_: Request, error: sqlalchemy.exc.IntegrityError) -> JSONResponse:
+        log.warning("integrity error: %s", type(error.orig).__name__)
+        return render(Conflict("this conflicts with an existing object"))
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(OSError)
+    async def _store(_: Request, error: Exception) -> JSONResponse:
+        log.error("store unavailable: %s", type(error).__name__)
+        return render(StoreUnavailable())

@@ -1,0 +1,113 @@
+"""The service's own tables: organisations, API keys, datasets, batches, usage, key versions.
+
+The signature index itself belongs to `matching` (matching/tables.py).
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from matching import Base, UtcDateTime
+
+ROLES = ("admin", "holder", "buyer", "finance")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    # Set by PUT /v1/admin/orgs/{id}/quota once metering enforces it; None = no quota.
+    monthly_quota: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
+
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="role"),)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    #: The key's first characters (idc_<role>_ and 8 more): how a key is found and shown.
+    prefix: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    #: Keyed BLAKE3 of the whole key; compared in constant time.
+    hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    label: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    legal_basis: Mapped[str] = mapped_column(sa.String(32))
+    retention_days: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    last_upload_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+    __table_args__ = (sa.UniqueConstraint("org_id", "name", name="uq_datasets_org_id_name"),)
+
+
+class Batch(Base):
+    """One upload: all of it was written, or none of it."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    api_key_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class UsageEvent(Base):
+    """One verify request: what the buyer is billed."""
+
+    __tablename__ = "usage_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"))
+    api_key_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    endpoint: Mapped[str] = mapped_column(sa.String(16))  # raw | signed
+    purpose: Mapped[str] = mapped_column(sa.String(200))
+    records: Mapped[int] = mapped_column(sa.Integer)
+    billable_records: Mapped[int] = mapped_column(sa.Integer)
+    matched_records: Mapped[int] = mapped_column(sa.Integer)
+
+    __table_args__ = (sa.Index("ix_usage_events_buyer_created", "buyer_org_id", "created_at"),)
+
+
+class UsageCredit(Base):
+    """The buyer records of one verify request that a holder's data confirmed."""
+
+    __tablename__ = "usage_credits"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("usage_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), primary_key=True)
+    matched_records: Mapped[int] = mapped_column(sa.Integer)
+
+
+class KeyVersion(Base):
+    """Signing-key versions; the newest one not retired is current."""
+
+    __tablename__ = "key_versions"
+
+    version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -1,0 +1,50 @@
+"""Admin: organisations and their API keys."""
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from app.auth import AdminPrincipal
+from app.deps import KeyRingDep, SessionDep
+from app.services import admin as service
+from app.transaction import TransactionalRoute
+from schemas.admin import KeyCreate, KeyCreated, KeyList, KeyOut, OrgCreate, OrgList, OrgOut
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=TransactionalRoute)
+
+
+@router.post("/orgs", operation_id="create_org", status_code=status.HTTP_201_CREATED)
+async def create_org(body: OrgCreate, _: AdminPrincipal, session: SessionDep) -> OrgOut:
+    org = await service.create_org(session, body.name, body.role)
+    return OrgOut.model_validate(org, from_attributes=True)
+
+
+@router.get("/orgs", operation_id="list_orgs")
+async def list_orgs(_: AdminPrincipal, session: SessionDep) -> OrgList:
+    orgs = await service.list_orgs(session)
+    return OrgList(orgs=[OrgOut.model_validate(org, from_attributes=True) for org in orgs])
+
+
+@router.post("/orgs/{org_id}/keys", operation_id="create_key", status_code=status.HTTP_201_CREATED)
+async def create_key(
+    org_id: UUID, body: KeyCreate, _: AdminPrincipal, session: SessionDep, keyring: KeyRingDep
+) -> KeyCreated:
+    """A new API key; the key is shown in this answer only."""
+    org = await service.get_org(session, org_id)
+    api_key, key = await service.create_key(session, keyring, org, body.label)
+    return KeyCreated(id=api_key.id, key=key, prefix=api_key.prefix, created_at=api_key.created_at)
+
+
+@router.get("/orgs/{org_id}/keys", operation_id="list_keys")
+async def list_keys(org_id: UUID, _: AdminPrincipal, session: SessionDep) -> KeyList:
+    """An organisation's keys, by prefix; never the keys themselves."""
+    org = await service.get_org(session, org_id)
+    keys = await service.list_keys(session, org)
+    return KeyList(keys=[KeyOut.model_validate(key, from_attributes=True) for key in keys])
+
+
+@router.delete("/keys/{key_id}", operation_id="revoke_key", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_key(key_id: UUID, _: AdminPrincipal, session: SessionDep) -> Response:
+    """The key stops working at once."""
+    await service.revoke_key(session, key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

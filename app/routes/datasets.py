@@ -1,0 +1,160 @@
+"""Holders: datasets, record uploads (JSON or streamed NDJSON), erasure."""
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response, status
+
+from app.auth import HolderPrincipal
+from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
+from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from app.handlers import detail
+from app.services import datasets as service
+from app.services.uploads import ingest, ndjson_records, parse_json_body
+from app.transaction import TransactionalRoute
+from schemas.datasets import (
+    DatasetCreate,
+    DatasetDetail,
+    DatasetList,
+    DatasetOut,
+    DeleteRecords,
+    DeleteResult,
+    UploadBody,
+    UploadRecord,
+    UploadResult,
+)
+from signatures import KINDS
+
+router = APIRouter(prefix="/v1/datasets", tags=["holders"], route_class=TransactionalRoute)
+
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
+
+
+@router.post("", operation_id="create_dataset", status_code=status.HTTP_201_CREATED)
+async def create_dataset(
+    body: DatasetCreate, holder: HolderPrincipal, session: SessionDep
+) -> DatasetOut:
+    dataset = await service.create_dataset(
+        session, holder, body.name, body.legal_basis, body.retention_days
+    )
+    return DatasetOut.model_validate(dataset, from_attributes=True)
+
+
+@router.get("", operation_id="list_datasets")
+async def list_datasets(holder: HolderPrincipal, session: SessionDep) -> DatasetList:
+    """The caller's own datasets only."""
+    datasets = await service.list_datasets(session, holder)
+    return DatasetList(
+        datasets=[DatasetOut.model_validate(d, from_attributes=True) for d in datasets]
+    )
+
+
+@router.get("/{dataset_id}", operation_id="get_dataset")
+async def get_dataset(
+    dataset_id: UUID, holder: HolderPrincipal, session: SessionDep
+) -> DatasetDetail:
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    counts = await service.counts(session, dataset)
+    return DatasetDetail(
+        id=dataset.id,
+        name=dataset.name,
+        legal_basis=dataset.legal_basis,
+        retention_days=dataset.retention_days,
+        created_at=dataset.created_at,
+        records=counts.records,
+        signatures=counts.signatures,
+        by_kind={kind: counts.by_kind.get(kind, 0) for kind in KINDS},
+        last_upload_at=dataset.last_upload_at,
+    )
+
+
+@router.delete(
+    "/{dataset_id}", operation_id="delete_dataset", status_code=status.HTTP_204_NO_CONTENT
+)
+async def delete_dataset(
+    dataset_id: UUID, holder: HolderPrincipal, session: SessionDep
+) -> Response:
+    """Every signature of the dataset is gone."""
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    await service.remove_dataset(session, dataset)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _json_records(raw: bytes) -> AsyncIterator[tuple[int, UploadRecord | bytes]]:
+    for index, record in enumerate(parse_json_body(raw)):
+        yield index, record
+
+
+async def _ndjson(request: Request, limit: int) -> AsyncIterator[tuple[int, UploadRecord | bytes]]:
+    async for index, line in ndjson_records(request.stream(), limit):
+        yield index, line
+
+
+@router.post(
+    "/{dataset_id}/records",
+    operation_id="upload_records",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": UploadBody.model_json_schema()},
+            },
+            "description": 'JSON {"records": [R, ...]}, or NDJSON (application/x-ndjson): one R '
+            "a line, streamed.",
+        }
+    },
+)
+async def upload_records(
+    dataset_id: UUID,
+    request: Request,
+    holder: HolderPrincipal,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+) -> UploadResult:
+    """A batch of records as signatures; one invalid record rejects the whole batch (422)."""
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    records: AsyncIterator[tuple[int, UploadRecord | bytes]]
+    if media_type in JSON_TYPES:
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > settings.max_json_body_bytes:
+                raise PayloadTooLarge(
+                    f"a JSON batch is at most {settings.max_json_body_bytes:,} bytes: "
+                    "send larger ones as NDJSON (application/x-ndjson)"
+                )
+        records = _json_records(bytes(raw))
+    elif media_type in NDJSON_TYPES:
+        records = _ndjson(request, settings.max_ndjson_line_bytes)
+    else:
+        raise UnsupportedMediaType("send application/json or application/x-ndjson")
+    batch, signatures = await ingest(
+        session, keyring, dataset, holder, records, max_records=settings.max_batch_records
+    )
+    metrics.signatures_stored.inc(signatures)
+    return UploadResult(upserted=batch.records, batch_id=batch.id)
+
+
+@router.post("/{dataset_id}/records:delete", operation_id="delete_records")
+async def delete_records(
+    dataset_id: UUID,
+    body: DeleteRecords,
+    holder: HolderPrincipal,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    settings: SettingsDep,
+) -> DeleteResult:
+    """Erasure: these records stop matching at once."""
+    if len(body.external_ids) > settings.max_delete_ids:
+        raise InvalidInput(
+            f"at most {settings.max_delete_ids:,} external_ids a request",
+            details=[detail(("external_ids",), "too many")],
+        )
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    keys = [keyring.record_key(dataset.id, external_id) for external_id in body.external_ids]
+    deleted = await service.erase_records(session, dataset, keys)
+    return DeleteResult(deleted=deleted)

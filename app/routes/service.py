@@ -1,0 +1,63 @@
+"""Health, readiness, metrics (public), and the signing key (holders and buyers)."""
+
+import hmac
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.auth import ClientPrincipal
+from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
+from app.errors import StoreUnavailable, Unauthenticated
+from app.transaction import TransactionalRoute
+from schemas.service import Health, SigningKeyOut
+from signatures import ALGORITHM, SPEC
+
+router = APIRouter(route_class=TransactionalRoute)
+
+
+@router.get("/healthz", operation_id="healthz", tags=["service"])
+async def healthz() -> Health:
+    """200 while the process runs."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    tags=["service"],
+    responses={503: {"description": "the store does not answer"}},
+)
+async def readyz(session: SessionDep) -> Health:
+    """200 when the store answers, else 503."""
+    try:
+        await session.execute(sa.text("SELECT 1"))
+    except Exception:
+        raise StoreUnavailable() from None
+    return Health(status="ok")
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    tags=["service"],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(request: Request, settings: SettingsDep, registry: MetricsDep) -> Response:
+    """Prometheus text format; behind a bearer token when IDCHECK_METRICS_TOKEN is set."""
+    if settings.metrics_token is not None:
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+        presented = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(presented, expected):
+            raise Unauthenticated()
+    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/signing-key", operation_id="get_signing_key", tags=["keys"])
+async def signing_key(_: ClientPrincipal, keyring: KeyRingDep) -> SigningKeyOut:
+    """The current signing key: sign records with it, locally, before sending them."""
+    current = keyring.current
+    return SigningKeyOut(
+        version=current, key=keyring.signing_key(current).hex(), algorithm=ALGORITHM, spec=SPEC
+    )

@@ -1,0 +1,183 @@
+"""Holder uploads: validated record by record, written chunk by chunk, all or nothing.
+
+The request's transaction holds every chunk written; one invalid record anywhere and the request
+fails with the details of each bad record (the first hundred), and the transaction rolls back.
+Nothing of a record is kept but its key and index values: external_ids and signatures are peppered
+on arrival.
+"""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any, Final
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.errors import InvalidInput
+from app.handlers import detail, validation_details
+from app.models import Batch, Dataset
+from matching import IndexedRecord, KeyRing, keys_in_batch, replace_records
+from matching.index import CHUNK
+from schemas.datasets import UploadBody, UploadRecord
+from signatures.dates import today
+
+MAX_DETAILS: Final = 100
+_ERROR_OPTIONS: Final[dict[str, Any]] = {
+    "include_input": False,
+    "include_context": False,
+    "include_url": False,
+}
+
+
+def parse_json_body(raw: bytes) -> list[UploadRecord]:
+    """The JSON form: {"records": [R, ...]}, validated whole (its errors name each record)."""
+    try:
+        return UploadBody.model_validate_json(raw).records
+    except ValidationError as error:
+        errors = error.errors(**_ERROR_OPTIONS)
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise InvalidInput("the body is not valid JSON", code="invalid_json") from None
+        raise InvalidInput(
+            "the batch is not valid; nothing was written",
+            details=validation_details(errors[:MAX_DETAILS]),
+        ) from None
+
+
+async def ndjson_records(
+    stream: AsyncIterator[bytes], max_line_bytes: int
+) -> AsyncIterator[tuple[int, bytes]]:
+    """(record index, line) for each non-blank line, read as the body streams in."""
+    pending = b""
+    index = 0
+    async for chunk in stream:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if line.strip():
+                yield index, line
+                index += 1
+        if len(pending) > max_line_bytes:
+            raise InvalidInput(
+                f"record {index}: a line is longer than {max_line_bytes:,} bytes",
+                details=[detail(("records", index), "line too long")],
+            )
+    if pending.strip():
+        yield index, pending
+
+
+class _Checker:
+    def __init__(self, keyring: KeyRing, dataset_id: UUID) -> None:
+        self.keyring = keyring
+        self.dataset_id = dataset_id
+        self.today: date = today()
+
+    def check(self, index: int, item: UploadRecord | bytes) -> IndexedRecord | list[dict[str, Any]]:
+        if isinstance(item, bytes):
+            try:
+                item = UploadRecord.model_validate_json(item)
+            except ValidationError as error:
+                errors = error.errors(**_ERROR_OPTIONS)
+                return [detail(("records", index, *e["loc"]), e["msg"]) for e in errors]
+        problems = []
+        updated_at = item.updated_at
+        if updated_at > self.today:
+            problems.append(detail(("records", index, "updated_at"), "a date in the future"))
+        if not self.keyring.knows(item.key_version):
+            problems.append(detail(("records", index, "key_version"), "unknown key version"))
+        if problems:
+            return problems
+        version = item.key_version
+        return IndexedRecord(
+            record_key=self.keyring.record_key(self.dataset_id, item.external_id),
+            updated_at=updated_at,
+            key_version=version,
+            values={
+                kind: self.keyring.index_value(version, bytes.fromhex(signature))
+                for kind, signature in item.signatures.items()
+            },
+        )
+
+
+class _Writer:
+    """Writes chunks of checked records; after the first error it only keeps checking."""
+
+    def __init__(self, session: AsyncSession, dataset: Dataset, batch: Batch) -> None:
+        self.session, self.dataset, self.batch = session, dataset, batch
+        self.pending: list[tuple[int, IndexedRecord]] = []
+        self.details: list[dict[str, Any]] = []
+        self.written = 0
+        self.signatures = 0
+
+    async def add(self, index: int, record: IndexedRecord) -> None:
+        self.pending.append((index, record))
+        if len(self.pending) >= CHUNK:
+            await self.flush()
+
+    async def flush(self) -> None:
+        chunk, self.pending = self.pending, []
+        if not chunk:
+            return
+        keys = [record.record_key for _, record in chunk]
+        seen = await keys_in_batch(self.session, self.dataset.id, self.batch.id, keys)
+        for index, record in chunk:
+            if record.record_key in seen:
+                self.details.append(
+                    detail(("records", index, "external_id"), "appears twice in this batch")
+                )
+            seen.add(record.record_key)
+        if self.details:
+            return
+        await replace_records(
+            self.session,
+            dataset_id=self.dataset.id,
+            holder_org_id=self.dataset.org_id,
+            batch_id=self.batch.id,
+            records=[record for _, record in chunk],
+        )
+        self.written += len(chunk)
+        self.signatures += sum(len(record.values) for _, record in chunk)
+
+
+async def ingest(
+    session: AsyncSession,
+    keyring: KeyRing,
+    dataset: Dataset,
+    uploader: Principal,
+    records: AsyncIterator[tuple[int, UploadRecord | bytes]],
+    *,
+    max_records: int,
+) -> tuple[Batch, int]:
+    """Write a batch; returns it and the number of signatures written."""
+    batch = Batch(dataset_id=dataset.id, api_key_id=uploader.key_id)
+    session.add(batch)
+    await session.flush()
+    checker = _Checker(keyring, dataset.id)
+    writer = _Writer(session, dataset, batch)
+    count = 0
+    async for index, item in records:
+        count += 1
+        if index >= max_records:
+            writer.details.append(
+                detail(("records", index), f"a batch holds at most {max_records:,} records")
+            )
+            break
+        checked = checker.check(index, item)
+        if isinstance(checked, list):
+            writer.details.extend(checked)
+        else:
+            await writer.add(index, checked)
+        if len(writer.details) >= MAX_DETAILS:
+            break
+    await writer.flush()
+    if writer.details:
+        raise InvalidInput(
+            "the batch is not valid; nothing was written", details=writer.details[:MAX_DETAILS]
+        )
+    if count == 0:
+        raise InvalidInput("the batch holds no record", details=[detail(("records",), "empty")])
+    batch.records = writer.written
+    dataset.last_upload_at = datetime.now(UTC)
+    await session.flush()
+    return batch, writer.signatures

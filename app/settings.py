@@ -1,0 +1,92 @@
+"""Settings from the environment (prefix IDCHECK_); the embedded default needs none."""
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_DATABASE = "sqlite:///./idcheck.db"
+EMBEDDED_KEY_FILE = Path("idcheck.key")
+_HEX_SECRET = re.compile(r"[0-9a-fA-F]{64,}")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot run the service; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IDCHECK_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = EMBEDDED_DATABASE
+    #: The master secret: a file holding at least 64 hex characters, or the value itself.
+    master_key_file: Path | None = None
+    master_key: SecretStr | None = None
+    #: A bearer token for /metrics; none means /metrics is public.
+    metrics_token: SecretStr | None = None
+
+    max_verify_records: int = Field(1000, ge=1, le=100_000)
+    max_batch_records: int = Field(1_000_000, ge=1)
+    max_json_body_bytes: int = Field(32 * 2**20, ge=1024)
+    max_upload_body_bytes: int = Field(2 * 2**30, ge=1024)
+    max_ndjson_line_bytes: int = Field(64 * 1024, ge=256)
+    max_delete_ids: int = Field(100_000, ge=1)
+    db_pool_size: int = Field(10, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """Plain URLs get the async drivers: sqlite -> aiosqlite, postgresql -> asyncpg."""
+        for plain, driver in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if url.startswith(plain):
+                return driver + url.removeprefix(plain)
+        if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            return url
+        raise ValueError("IDCHECK_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+
+    @model_validator(mode="after")
+    def _production_needs_an_explicit_master_key(self) -> "Settings":
+        if self.env == "production" and self.master_key is None and self.master_key_file is None:
+            raise ValueError(
+                "IDCHECK_ENV=production needs IDCHECK_MASTER_KEY_FILE or IDCHECK_MASTER_KEY"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url == Settings._async_driver(EMBEDDED_DATABASE)
+
+    @cached_property
+    def master_secret(self) -> bytes:
+        """The master secret's bytes; placeholders and short secrets are refused."""
+        if self.master_key is not None:
+            text, source = self.master_key.get_secret_value(), "IDCHECK_MASTER_KEY"
+        else:
+            path = self.master_key_file or EMBEDDED_KEY_FILE
+            source = str(path)
+            try:
+                text = path.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SettingsError(f"master key file {path}: cannot read it ({exc})") from None
+        return parse_master_secret(text.strip(), source)
+
+
+def parse_master_secret(text: str, source: str) -> bytes:
+    if not _HEX_SECRET.fullmatch(text) or len(text) % 2:
+        raise SettingsError(f"{source}: the master key is at least 64 hex characters")
+    secret = bytes.fromhex(text)
+    if len(set(secret)) < 8:  # all zeros, "aaaa...", a repeated byte: a placeholder
+        raise SettingsError(f"{source}: the master key looks like a placeholder; make a real one")
+    return secret

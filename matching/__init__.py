@@ -1,0 +1,55 @@
+"""Peppering, the signature index, lookups, sources and last_seen, verdicts.
+
+The only package that knows the signature tables. Depends on `signatures`, never on `app`.
+"""
+
+from matching.base import Base, UtcDateTime
+from matching.index import (
+    DatasetCounts,
+    IndexedRecord,
+    dataset_counts,
+    delete_dataset,
+    delete_records,
+    keys_in_batch,
+    replace_records,
+)
+from matching.keyring import KeyRing
+from matching.lookup import Hits, lookup
+from matching.tables import KIND_CODES, signature_index
+from matching.verdicts import (
+    Check,
+    Probe,
+    Usage,
+    Verdict,
+    judge,
+    probe_raw,
+    probe_signed,
+    probe_values,
+    tally,
+)
+
+__all__ = [
+    "KIND_CODES",
+    "Base",
+    "Check",
+    "DatasetCounts",
+    "Hits",
+    "IndexedRecord",
+    "KeyRing",
+    "Probe",
+    "Usage",
+    "UtcDateTime",
+    "Verdict",
+    "dataset_counts",
+    "delete_dataset",
+    "delete_records",
+    "judge",
+    "keys_in_batch",
+    "lookup",
+    "probe_raw",
+    "probe_signed",
+    "probe_values",
+    "replace_records",
+    "signature_index",
+    "tally",
+]

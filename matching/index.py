@@ -1,0 +1,132 @@
+"""Writing the signature index: replacing records, erasing them, counting a dataset."""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from typing import Final, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from matching.tables import KIND_CODES, KIND_NAMES, signature_index
+
+# Values per IN (...) list: well under SQLite's 32,766 bound variables and asyncpg's 32,767.
+CHUNK: Final = 1000
+T = TypeVar("T")
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterable[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedRecord:
+    """One holder record, ready for the index: its key, date, key version and index values."""
+
+    record_key: bytes
+    updated_at: date
+    key_version: int
+    values: dict[str, bytes]  # kind -> index value
+
+
+@dataclass(frozen=True)
+class DatasetCounts:
+    records: int
+    signatures: int
+    by_kind: dict[str, int]
+
+
+async def keys_in_batch(
+    session: AsyncSession, dataset_id: UUID, batch_id: UUID, keys: Sequence[bytes]
+) -> set[bytes]:
+    """Which of ``keys`` this batch has already written: a repeat inside one batch is an error."""
+    found: set[bytes] = set()
+    table = signature_index
+    for chunk in chunks(keys):
+        rows = await session.execute(
+            sa.select(table.c.record_key)
+            .where(table.c.dataset_id == dataset_id, table.c.batch_id == batch_id)
+            .where(table.c.record_key.in_(chunk))
+            .distinct()
+        )
+        found.update(rows.scalars())
+    return found
+
+
+async def replace_records(
+    session: AsyncSession,
+    *,
+    dataset_id: UUID,
+    holder_org_id: UUID,
+    batch_id: UUID,
+    records: Sequence[IndexedRecord],
+) -> None:
+    """Write ``records``, replacing every signature their keys had in the dataset before."""
+    table = signature_index
+    for chunk in chunks([record.record_key for record in records]):
+        await session.execute(
+            sa.delete(table).where(table.c.dataset_id == dataset_id, table.c.record_key.in_(chunk))
+        )
+    rows = [
+        {
+            "dataset_id": dataset_id,
+            "record_key": record.record_key,
+            "kind": KIND_CODES[kind],
+            "key_version": record.key_version,
+            "value": value,
+            "holder_org_id": holder_org_id,
+            "updated_at": record.updated_at,
+            "batch_id": batch_id,
+        }
+        for record in records
+        for kind, value in record.values.items()
+    ]
+    if rows:
+        await session.execute(sa.insert(table), rows)
+
+
+async def delete_records(session: AsyncSession, dataset_id: UUID, keys: Sequence[bytes]) -> int:
+    """Erase these records of the dataset; returns how many existed."""
+    table = signature_index
+    deleted = 0
+    for chunk in chunks(sorted(set(keys))):
+        condition = sa.and_(table.c.dataset_id == dataset_id, table.c.record_key.in_(chunk))
+        existing = await session.scalar(
+            sa.select(sa.func.count(sa.distinct(table.c.record_key))).where(condition)
+        )
+        deleted += existing or 0
+        await session.execute(sa.delete(table).where(condition))
+    return deleted
+
+
+async def delete_dataset(session: AsyncSession, dataset_id: UUID) -> None:
+    await session.execute(
+        sa.delete(signature_index).where(signature_index.c.dataset_id == dataset_id)
+    )
+
+
+async def dataset_counts(session: AsyncSession, dataset_id: UUID) -> DatasetCounts:
+    table = signature_index
+    records = await session.scalar(
+        sa.select(sa.func.count(sa.distinct(table.c.record_key))).where(
+            table.c.dataset_id == dataset_id
+        )
+    )
+    by_kind: Counter[str] = Counter()
+    rows = await session.execute(
+        sa.select(table.c.kind, sa.func.count())
+        .where(table.c.dataset_id == dataset_id)
+        .group_by(table.c.kind)
+    )
+    for code, count in rows:
+        by_kind[KIND_NAMES[code]] = count
+    return DatasetCounts(
+        records=records or 0,
+        signatures=sum(by_kind.values()),
+        by_kind={kind: by_kind[kind] for kind in KIND_CODES if by_kind[kind]},
+    )

@@ -1,0 +1,61 @@
+"""The server's keys, all derived from the master secret: signing keys, peppers, record keys."""
+
+from dataclasses import dataclass, field
+from typing import Final
+from uuid import UUID
+
+import blake3
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from signatures import SIGNATURE_BYTES, derive_pepper, derive_signing_key
+
+INDEX_BYTES: Final = 16
+
+
+def _derive(master: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+
+
+@dataclass
+class KeyRing:
+    """Signing keys and peppers of the live key versions; ``current`` is handed to clients."""
+
+    master: bytes = field(repr=False)
+    versions: tuple[int, ...]
+    current: int
+    _signing: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _peppers: dict[int, blake3.blake3] = field(default_factory=dict, repr=False)
+    _record_key: bytes = field(default=b"", repr=False)
+    _api_key_secret: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        for version in self.versions:
+            self._signing[version] = derive_signing_key(self.master, version)
+            self._peppers[version] = blake3.blake3(key=derive_pepper(self.master, version))
+        # Not tied to a key version: a record keeps its key when its holder re-signs it.
+        self._record_key = _derive(self.master, b"idcheck record key")
+        self._api_key_secret = _derive(self.master, b"idcheck api key hash")
+
+    def knows(self, version: int) -> bool:
+        return version in self._signing
+
+    def signing_key(self, version: int) -> bytes:
+        return self._signing[version]
+
+    def index_value(self, version: int, signature: bytes) -> bytes:
+        """BLAKE3(key = pepper v{version}, signature)[:16]: the only form a signature is kept in."""
+        if len(signature) != SIGNATURE_BYTES:
+            raise ValueError("a signature is 16 bytes")
+        hasher = self._peppers[version].copy()
+        hasher.update(signature)
+        return hasher.digest(length=INDEX_BYTES)
+
+    def record_key(self, dataset_id: UUID, external_id: str) -> bytes:
+        """Keyed BLAKE3 of the dataset id (16 bytes, fixed length) then the holder's record id."""
+        data = dataset_id.bytes + external_id.encode("utf-8")
+        return blake3.blake3(data, key=self._record_key).digest(length=INDEX_BYTES)
+
+    def api_key_hash(self, api_key: str) -> bytes:
+        """API keys are stored as a keyed BLAKE3 of the key: a stolen table verifies nothing."""
+        return blake3.blake3(api_key.encode("ascii"), key=self._api_key_secret).digest()

@@ -1,0 +1,111 @@
+"""From buyer records to index values (probes), and from lookups to checks, verdicts and usage."""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from uuid import UUID
+
+from matching.keyring import KeyRing
+from matching.lookup import Hits
+from signatures import CONTACT_KINDS, KINDS, PAIR_KINDS, normalize_record, sign_fields
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One buyer record as index values: kind -> one value per key version that signed it."""
+
+    values: dict[str, tuple[bytes, ...]]
+    invalid: tuple[str, ...] = ()
+
+
+def probe_raw(
+    records: Iterable[Mapping[str, str | None]], keyring: KeyRing, default_country: str
+) -> list[Probe]:
+    """Normalise and sign raw records in memory, with every live key version; nothing is kept."""
+    probes = []
+    for record in records:
+        normalized = normalize_record(record, default_country=default_country)
+        values: dict[str, list[bytes]] = {}
+        for version in keyring.versions:
+            signed = sign_fields(normalized.fields, keyring.signing_key(version))
+            for kind, signature in signed.items():
+                value = keyring.index_value(version, bytes.fromhex(signature))
+                values.setdefault(kind, []).append(value)
+        probes.append(
+            Probe({kind: tuple(v) for kind, v in values.items()}, tuple(normalized.invalid))
+        )
+    return probes
+
+
+def probe_signed(records: Iterable[tuple[int, Mapping[str, str]]], keyring: KeyRing) -> list[Probe]:
+    """Records signed by the buyer: (key version, {kind: hex}); versions are checked before."""
+    return [
+        Probe(
+            {
+                kind: (keyring.index_value(version, bytes.fromhex(signature)),)
+                for kind, signature in signatures.items()
+            }
+        )
+        for version, signatures in records
+    ]
+
+
+def probe_values(probes: Iterable[Probe]) -> set[bytes]:
+    return {value for probe in probes for values in probe.values.values() for value in values}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    match: bool
+    sources: int
+    last_seen: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    checks: dict[str, Check]
+    invalid: tuple[str, ...]
+    verdict: str  # verified | partial | unverified | invalid
+    holders: frozenset[UUID]  # the holders whose data confirmed this record (for credits only)
+
+
+def judge(probe: Probe, hits: Hits) -> Verdict:
+    checks: dict[str, Check] = {}
+    confirmed: set[UUID] = set()
+    for kind in KINDS:
+        if kind not in probe.values:
+            continue
+        holders: dict[UUID, date] = {}
+        for value in probe.values[kind]:
+            for holder, seen in hits.get(value, {}).items():
+                holders[holder] = max(seen, holders.get(holder, seen))
+        checks[kind] = Check(bool(holders), len(holders), max(holders.values(), default=None))
+        confirmed.update(holders)
+    matched = {kind for kind, check in checks.items() if check.match}
+    if not checks:
+        verdict = "invalid"
+    elif matched & PAIR_KINDS:
+        verdict = "verified"
+    elif matched & CONTACT_KINDS:
+        verdict = "partial"
+    else:
+        verdict = "unverified"
+    return Verdict(checks, probe.invalid, verdict, frozenset(confirmed))
+
+
+@dataclass
+class Usage:
+    records: int = 0
+    billable_records: int = 0  # at least one kind signed
+    matched_records: int = 0  # at least one check matched
+    credits: Counter[UUID] = field(default_factory=Counter)  # holder -> records it confirmed
+
+
+def tally(verdicts: Sequence[Verdict]) -> Usage:
+    usage = Usage(records=len(verdicts))
+    for verdict in verdicts:
+        usage.billable_records += bool(verdict.checks)
+        usage.matched_records += bool(verdict.holders)
+        usage.credits.update(verdict.holders)
+    return usage

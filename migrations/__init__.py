@@ -1,0 +1,1 @@
+"""Alembic migrations: the same scripts build SQLite and PostgreSQL databases."""

@@ -1,0 +1,46 @@
+"""Types shared by the wire models."""
+
+import re
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+KIND_NAMES = ("email", "phone", "email_name", "phone_name", "name_address", "name_birth_date")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class Model(BaseModel):
+    """Wire models refuse unknown fields: a typo is a 422, not a silent omission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+#: A date written YYYY-MM-DD and nothing else (no timestamps, no other formats).
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Signature = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+KeyVersion = Annotated[int, Field(ge=1, le=32767)]
+
+
+class ErrorDetail(BaseModel):
+    index: int | None = None
+    field: str | None = None
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(examples=["invalid_input"])
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorInfo

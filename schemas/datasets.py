@@ -1,0 +1,72 @@
+"""Holders: datasets and record uploads."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from schemas.common import IsoDate, KeyVersion, Model, Signature
+
+#: GDPR article 6(1): the lawful basis on which the holder keeps and shares the data.
+LegalBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+]
+Kind = Literal["email", "phone", "email_name", "phone_name", "name_address", "name_birth_date"]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class DatasetCreate(Model):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    legal_basis: LegalBasis
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 1095
+
+
+class DatasetOut(BaseModel):
+    id: UUID
+    name: str
+    legal_basis: LegalBasis
+    retention_days: int
+    created_at: datetime
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetOut]
+
+
+class DatasetDetail(DatasetOut):
+    records: int
+    signatures: int
+    by_kind: dict[Kind, int]
+    last_upload_at: datetime | None
+
+
+class UploadRecord(Model):
+    """R of API.md: one holder record, as signatures only."""
+
+    external_id: ExternalId
+    updated_at: IsoDate
+    key_version: KeyVersion
+    signatures: Annotated[dict[Kind, Signature], Field(min_length=1, max_length=6)]
+
+
+class UploadBody(Model):
+    records: Annotated[list[UploadRecord], Field(min_length=1)]
+
+
+class UploadResult(BaseModel):
+    upserted: int
+    batch_id: UUID
+
+
+class DeleteRecords(Model):
+    external_ids: Annotated[list[ExternalId], Field(min_length=1)]
+
+
+class DeleteResult(BaseModel):
+    deleted: int

@@ -1,0 +1,184 @@
+"""The service under test, on a real SQLite file and on a real PostgreSQL database.
+
+Every test that takes `app` or `client` runs once per backend. PostgreSQL is used when
+IDCHECK_TEST_POSTGRES_URL is set (CI and `make test` set it): each test makes its own database and
+drops it afterwards; if the server does not answer, the test fails, it never skips.
+"""
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.main import create_app
+from app.migrate import migrate
+from app.services.admin import create_key, create_org
+from app.settings import Settings
+from signatures import sign_record
+
+POSTGRES_URL = os.environ.get("IDCHECK_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+MASTER_KEY = "5e" + secrets.token_hex(31)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str  # SQLAlchemy URL
+    path: Path | None = None  # the SQLite file
+    name: str | None = None  # the PostgreSQL database
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "idcheck.db"
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
+        return
+    name = f"idcheck_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield Database("postgresql", f"{base}/{name}", name=name)
+    finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def make_settings(database: Database, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "database_url": database.url,
+        "master_key": MASTER_KEY,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """Tests override settings by redefining this fixture."""
+    return {}
+
+
+@pytest.fixture
+async def app(database: Database, settings_overrides: dict[str, object]) -> AsyncIterator[FastAPI]:
+    await migrate(database.url)  # the database is built by running the migrations
+    application = create_app(make_settings(database, **settings_overrides))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://idcheck.test") as client:
+        yield client
+
+
+@dataclass
+class Caller:
+    """An organisation and a key of it."""
+
+    org_id: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+async def bootstrap_admin(app: FastAPI, name: str = "root") -> Caller:
+    """What `idcheck admin create-org/create-key` do, on the app's own database."""
+    async with app.state.sessionmaker() as session:
+        org = await create_org(session, name, "admin")
+        _, key = await create_key(session, app.state.keyring, org, "tests")
+        await session.commit()
+    return Caller(str(org.id), key)
+
+
+@pytest.fixture
+async def admin(app: FastAPI) -> Caller:
+    return await bootstrap_admin(app)
+
+
+async def new_org(
+    client: httpx.AsyncClient, admin: Caller, role: str, name: str | None = None
+) -> Caller:
+    name = name or f"{role}-{secrets.token_hex(4)}"
+    created = await client.post(
+        "/v1/admin/orgs", json={"name": name, "role": role}, headers=admin.headers
+    )
+    assert created.status_code == 201, created.text
+    org_id = created.json()["id"]
+    key = await client.post(f"/v1/admin/orgs/{org_id}/keys", json={}, headers=admin.headers)
+    assert key.status_code == 201, key.text
+    return Caller(org_id, key.json()["key"])
+
+
+@pytest.fixture
+async def holder(client: httpx.AsyncClient, admin: Caller) -> Caller:
+    return await new_org(client, admin, "holder")
+
+
+@pytest.fixture
+async def buyer(client: httpx.AsyncClient, admin: Caller) -> Caller:
+    return await new_org(client, admin, "buyer")
+
+
+async def new_dataset(client: httpx.AsyncClient, holder: Caller, **overrides: object) -> str:
+    body = {"name": f"customers-{secrets.token_hex(4)}", "legal_basis": "contract", **overrides}
+    created = await client.post("/v1/datasets", json=body, headers=holder.headers)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def signing_key(client: httpx.AsyncClient, caller: Caller) -> tuple[int, bytes]:
+    answer = await client.get("/v1/signing-key", headers=caller.headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    return body["version"], bytes.fromhex(body["key"])
+
+
+def holder_records(
+    people: list[dict[str, str]], key: bytes, version: int, *, updated_at: str = "2026-09-30"
+) -> list[dict[str, object]]:
+    """People signed as a holder signs them locally: R of API.md, keyed by their "id"."""
+    records = []
+    for person in people:
+        signed = sign_record(person, key)
+        if signed.signatures:
+            records.append(
+                {
+                    "external_id": person["id"],
+                    "updated_at": person.get("updated_at", updated_at),
+                    "key_version": version,
+                    "signatures": signed.signatures,
+                }
+            )
+    return records
+
+
+async def upload(
+    client: httpx.AsyncClient, holder: Caller, dataset_id: str, records: list[dict[str, object]]
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/datasets/{dataset_id}/records", json={"records": records}, headers=holder.headers
+    )
