@@ -6,12 +6,13 @@ must not come back in an error, be logged, or be kept.
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from app.errors import (
@@ -25,8 +26,16 @@ from app.errors import (
     StoreUnavailable,
     UnsupportedMediaType,
 )
+from schemas import admin, datasets, verify
+from signatures import FIELDS, KINDS
 
 log = logging.getLogger("idcheck")
+_MODELS: Final = [
+    model
+    for module in (admin, datasets, verify)
+    for model in vars(module).values()
+    if isinstance(model, type) and issubclass(model, BaseModel)
+]
 
 _BY_STATUS: dict[int, type[IdcheckError]] = {
     400: BadRequest,
@@ -43,6 +52,18 @@ def render(error: IdcheckError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
+# Names a location may show. A dict key the client sent is none of these and is dropped: it could
+# be anything, a raw email included, and nothing the client sent comes back in an error.
+_NAMES: Final = frozenset(
+    {
+        *FIELDS,
+        *KINDS,
+        *(name for model in _MODELS for name in model.model_fields),
+        *("path", "query", "header", "dataset_id", "org_id", "key_id"),
+    }
+)
+
+
 def detail(loc: Sequence[int | str], message: str) -> dict[str, Any]:
     """{"index", "field", "message"} from a location such as ("records", 3, "email")."""
     parts = list(loc)
@@ -50,8 +71,8 @@ def detail(loc: Sequence[int | str], message: str) -> dict[str, Any]:
     if len(parts) >= 2 and parts[0] == "records" and isinstance(parts[1], int):
         index = parts[1]
         parts = parts[2:]
-    field = ".".join(str(part) for part in parts) or None
-    return {"index": index, "field": field, "message": message}
+    shown = [str(part) for part in parts if isinstance(part, int) or part in _NAMES]
+    return {"index": index, "field": ".".join(shown) or None, "message": message}
 
 
 def validation_details(errors: Sequence[Any], *, strip: int = 0) -> list[dict[str, Any]]:

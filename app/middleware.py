@@ -112,7 +112,10 @@ class Observer:
         try:
             await self.app(scope, receive, observed_send)
         except Exception as error:
-            frames = "".join(traceback.format_tb(error.__traceback__))
+            frames = "\n".join(
+                f"  {frame.filename}:{frame.lineno} in {frame.name}"
+                for frame in traceback.extract_tb(error.__traceback__)
+            )
             error_log.error("unexpected %s\n%s", type(error).__name__, frames)
             if not response_started:
                 await _send_error(send, IdcheckError("internal error"))

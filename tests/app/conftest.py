@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.main import create_app
@@ -182,3 +183,15 @@ async def upload(
     return await client.post(
         f"/v1/datasets/{dataset_id}/records", json={"records": records}, headers=holder.headers
     )
+
+
+async def db_snapshot(app: FastAPI) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table: compared before and after a refused request."""
+    from matching import Base
+
+    snapshot = {}
+    async with app.state.sessionmaker() as session:
+        for table in Base.metadata.sorted_tables:
+            rows = await session.execute(sa.select(table))
+            snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return snapshot

@@ -1,0 +1,240 @@
+"""Holders' datasets and uploads: JSON and NDJSON, replacement, erasure, tenants, bad input."""
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.app.conftest import (
+    Caller,
+    db_snapshot,
+    holder_records,
+    new_dataset,
+    new_org,
+    signing_key,
+    upload,
+)
+
+PEOPLE = [
+    {
+        "id": f"c-{n}",
+        "email": f"person{n}@example.fr",
+        "last_name": f"Nom{'a' * n}",
+        "phone": f"06 12 34 56 {n:02d}",
+    }
+    for n in range(1, 6)
+]
+
+
+async def _records(
+    client: httpx.AsyncClient, holder: Caller, people: list[dict[str, str]] = PEOPLE
+) -> list[dict[str, Any]]:
+    version, key = await signing_key(client, holder)
+    return holder_records(people, key, version)
+
+
+async def test_dataset_lifecycle(client: httpx.AsyncClient, holder: Caller) -> None:
+    created = await client.post(
+        "/v1/datasets",
+        json={"name": "CRM 2026", "legal_basis": "legitimate_interests"},
+        headers=holder.headers,
+    )
+    assert created.status_code == 201
+    dataset = created.json()
+    assert dataset["retention_days"] == 1095
+    assert set(dataset) == {"id", "name", "legal_basis", "retention_days", "created_at"}
+    again = await client.post(
+        "/v1/datasets", json={"name": "CRM 2026", "legal_basis": "consent"}, headers=holder.headers
+    )
+    assert again.status_code == 409
+    listed = await client.get("/v1/datasets", headers=holder.headers)
+    assert [d["id"] for d in listed.json()["datasets"]] == [dataset["id"]]
+    url = f"/v1/datasets/{dataset['id']}"
+    assert (
+        await upload(client, holder, dataset["id"], await _records(client, holder))
+    ).status_code == 200
+    detail = (await client.get(url, headers=holder.headers)).json()
+    assert detail["records"] == 5
+    assert detail["signatures"] == 20
+    assert detail["by_kind"] == {
+        "email": 5, "phone": 5, "email_name": 5, "phone_name": 5, "name_address": 0, "name_birth_date": 0
+    }  # fmt: skip
+    assert detail["last_upload_at"] is not None
+    assert (await client.delete(url, headers=holder.headers)).status_code == 204
+    assert (await client.get(url, headers=holder.headers)).status_code == 404
+    assert (await client.get("/v1/datasets", headers=holder.headers)).json() == {"datasets": []}
+
+
+async def test_another_holders_dataset_is_not_found(
+    client: httpx.AsyncClient, admin: Caller, holder: Caller
+) -> None:
+    dataset = await new_dataset(client, holder)
+    other = await new_org(client, admin, "holder")
+    records = await _records(client, other)
+    for method, url, body in [
+        ("GET", f"/v1/datasets/{dataset}", None),
+        ("DELETE", f"/v1/datasets/{dataset}", None),
+        ("POST", f"/v1/datasets/{dataset}/records", {"records": records}),
+        ("POST", f"/v1/datasets/{dataset}/records:delete", {"external_ids": ["c-1"]}),
+    ]:
+        answer = await client.request(method, url, json=body, headers=other.headers)
+        assert answer.status_code == 404, (method, url)
+        assert answer.json()["error"]["code"] == "not_found"
+    assert (await client.get("/v1/datasets", headers=other.headers)).json() == {"datasets": []}
+    assert (await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)).status_code == 200
+
+
+async def test_ndjson_upload_streams_and_replaces_by_external_id(
+    client: httpx.AsyncClient, holder: Caller, buyer: Caller
+) -> None:
+    dataset = await new_dataset(client, holder)
+    records = await _records(client, holder)
+    body = "\n".join(json.dumps(r) for r in records) + "\n\n"
+
+    async def chunks() -> Any:
+        for start in range(0, len(body), 100):  # arrives in small pieces, cut mid-line
+            yield body[start : start + 100].encode()
+
+    answer = await client.post(
+        f"/v1/datasets/{dataset}/records",
+        content=chunks(),
+        headers={**holder.headers, "Content-Type": "application/x-ndjson"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["upserted"] == 5
+    # c-1 changes its email: the old one stops matching, the new one matches.
+    moved = await _records(client, holder, [{**PEOPLE[0], "email": "new@example.fr"}])
+    assert (await upload(client, holder, dataset, moved)).status_code == 200
+    detail = (await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)).json()
+    assert detail["records"] == 5
+    verify = await client.post(
+        "/v1/verify",
+        json={
+            "purpose": "test",
+            "records": [{"email": "person1@example.fr"}, {"email": "new@example.fr"}],
+        },
+        headers=buyer.headers,
+    )
+    assert [r["verdict"] for r in verify.json()["results"]] == ["unverified", "partial"]
+
+
+async def test_records_delete_erases_at_once(
+    client: httpx.AsyncClient, holder: Caller, buyer: Caller
+) -> None:
+    dataset = await new_dataset(client, holder)
+    await upload(client, holder, dataset, await _records(client, holder))
+    deleted = await client.post(
+        f"/v1/datasets/{dataset}/records:delete",
+        json={"external_ids": ["c-1", "c-2", "c-1", "never-uploaded"]},
+        headers=holder.headers,
+    )
+    assert deleted.json() == {"deleted": 2}
+    verify = await client.post(
+        "/v1/verify",
+        json={
+            "purpose": "test",
+            "records": [{"email": "person1@example.fr"}, {"email": "person3@example.fr"}],
+        },
+        headers=buyer.headers,
+    )
+    assert [r["verdict"] for r in verify.json()["results"]] == ["unverified", "partial"]
+
+
+def _bad_batches(good: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]], int, str]]:
+    first, second = good[0], good[1]
+    return [
+        ("unknown kind", [first, {**second, "signatures": {"emial": "0" * 32}}], 1, "signatures"),
+        (
+            "bad hex",
+            [first, {**second, "signatures": {"email": "XYZ" * 10 + "00"}}],
+            1,
+            "signatures.email",
+        ),
+        (
+            "upper-case hex",
+            [{**first, "signatures": {"email": "AB" * 16}}, second],
+            0,
+            "signatures.email",
+        ),
+        (
+            "short hex",
+            [first, {**second, "signatures": {"email": "ab" * 15}}],
+            1,
+            "signatures.email",
+        ),
+        ("unknown key version", [first, {**second, "key_version": 9}], 1, "key_version"),
+        ("future updated_at", [first, {**second, "updated_at": "2999-01-01"}], 1, "updated_at"),
+        ("not a date", [first, {**second, "updated_at": "30/09/2026"}], 1, "updated_at"),
+        (
+            "duplicate external_id",
+            [first, second, {**good[2], "external_id": first["external_id"]}],
+            2,
+            "external_id",
+        ),
+        ("empty external_id", [first, {**second, "external_id": ""}], 1, "external_id"),
+        ("long external_id", [first, {**second, "external_id": "x" * 129}], 1, "external_id"),
+        ("no signature", [first, {**second, "signatures": {}}], 1, "signatures"),
+        ("unknown field", [first, {**second, "email": "raw@example.fr"}], 1, "email"),
+    ]
+
+
+async def test_one_bad_record_rejects_the_batch_and_nothing_is_written(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller
+) -> None:
+    dataset = await new_dataset(client, holder)
+    good = await _records(client, holder)
+    assert (await upload(client, holder, dataset, good[:1])).status_code == 200
+    before = await db_snapshot(app)
+    for name, batch, index, field in _bad_batches(good):
+        for as_ndjson in (False, True):
+            if as_ndjson:
+                answer = await client.post(
+                    f"/v1/datasets/{dataset}/records",
+                    content="\n".join(json.dumps(r) for r in batch),
+                    headers={**holder.headers, "Content-Type": "application/x-ndjson"},
+                )
+            else:
+                answer = await upload(client, holder, dataset, batch)
+            assert answer.status_code == 422, (name, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == "invalid_input", name
+            assert {"index": index, "field": field} in [
+                {"index": d["index"], "field": d["field"]} for d in error["details"]
+            ], (name, as_ndjson, error["details"])
+            assert "raw@example.fr" not in answer.text
+            assert "emial" not in answer.text  # nothing the client sent comes back
+    assert await db_snapshot(app) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "code"),
+    [
+        (b'{"records": [', "application/json", 422, "invalid_json"),
+        (b"[]", "application/json", 422, "invalid_input"),
+        (b'{"records": []}', "application/json", 422, "invalid_input"),
+        (b"", "application/x-ndjson", 422, "invalid_input"),
+        (b'{"external_id": "a"\n', "application/x-ndjson", 422, "invalid_input"),
+        (b"external_id;signatures\n", "text/csv", 415, "unsupported_media_type"),
+    ],
+)
+async def test_malformed_bodies(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    holder: Caller,
+    content: bytes,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
+    dataset = await new_dataset(client, holder)
+    before = await db_snapshot(app)
+    answer = await client.post(
+        f"/v1/datasets/{dataset}/records",
+        content=content,
+        headers={**holder.headers, "Content-Type": content_type},
+    )
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["code"] == code
+    assert await db_snapshot(app) == before

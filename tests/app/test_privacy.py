@@ -1,0 +1,102 @@
+"""No raw data at rest: sentinel values go in through every door, then the whole database and the
+logs are scanned for them, raw, normalised, as client-sent signatures, hex or bytes."""
+
+import asyncio
+import logging
+import os
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from signatures import normalize_record, sign_record
+from tests.app.conftest import POSTGRES_URL, Caller, Database, new_dataset, signing_key
+
+SENTINEL = {
+    "email": "Zq.Sentinelle+tag@Sentinel-Mail.example",
+    "phone": "06 99 88 77 66",
+    "first_name": "Xavéria",
+    "last_name": "Sentinelovitch",
+    "street": "77 rue du Sentinelleur",
+    "postcode": "75077",
+    "birth_date": "07/07/1977",
+}
+EXTERNAL_ID = "sentinel-holder-id-0042@crm.example"
+
+
+def _needles(signatures: list[str]) -> list[bytes]:
+    normalized = normalize_record(SENTINEL).fields
+    texts = [*SENTINEL.values(), *normalized.values(), EXTERNAL_ID, *signatures]
+    needles = [text.encode() for text in texts if len(text) >= 8]
+    needles += [bytes.fromhex(signature) for signature in signatures]
+    return needles
+
+
+async def _database_bytes(app: FastAPI, database: Database) -> bytes:
+    if database.path is not None:
+        await app.state.sessionmaker.kw["bind"].dispose()  # checkpoint nothing away: read all files
+        files = [p for p in database.path.parent.iterdir() if p.name.startswith(database.path.name)]
+        return b"".join(p.read_bytes() for p in files)
+    server = make_url(POSTGRES_URL)
+    process = await asyncio.create_subprocess_exec(
+        "pg_dump", "-h", server.host or "127.0.0.1", "-p", str(server.port or 5432),
+        "-U", server.username or "postgres", "--no-owner", database.name or "",
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+    )  # fmt: skip
+    dump, _ = await process.communicate()
+    assert process.returncode == 0
+    assert b"signature_index" in dump
+    return dump
+
+
+async def test_nothing_raw_is_stored_or_logged(
+    app: FastAPI,
+    database: Database,
+    client: httpx.AsyncClient,
+    holder: Caller,
+    buyer: Caller,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    version, key = await signing_key(client, holder)
+    holder_signatures = sign_record(SENTINEL, key).signatures
+    dataset = await new_dataset(client, holder)
+    record = {
+        "external_id": EXTERNAL_ID,
+        "updated_at": "2026-01-02",
+        "key_version": version,
+        "signatures": holder_signatures,
+    }
+    uploaded = await client.post(
+        f"/v1/datasets/{dataset}/records", json={"records": [record]}, headers=holder.headers
+    )
+    assert uploaded.status_code == 200
+    raw = await client.post(
+        "/v1/verify", json={"purpose": "kyc", "records": [SENTINEL]}, headers=buyer.headers
+    )
+    assert raw.json()["results"][0]["verdict"] == "verified"
+    buyer_signatures = sign_record({**SENTINEL, "last_name": "Sentinelovski"}, key).signatures
+    signed = await client.post(
+        "/v1/verify/signed",
+        json={
+            "purpose": "kyc",
+            "records": [{"key_version": version, "signatures": buyer_signatures}],
+        },
+        headers=buyer.headers,
+    )
+    assert signed.status_code == 200
+    refused = await client.post(  # a refused upload: its values must not show in errors either
+        f"/v1/datasets/{dataset}/records",
+        json={"records": [{**record, "updated_at": "2999-01-01"}]},
+        headers=holder.headers,
+    )
+    assert refused.status_code == 422
+    stored = await _database_bytes(app, database)
+    logs = caplog.text.encode()
+    signatures = [*holder_signatures.values(), *buyer_signatures.values()]
+    for needle in _needles(signatures):
+        assert needle not in stored, needle
+        assert needle not in logs, needle
+        assert needle not in refused.content, needle
+    assert len(stored) > 10_000

@@ -1,0 +1,138 @@
+"""Every route of app.routes, called with no key and with each role's key: 401/403 as API.md says.
+
+A route missing from AUDIENCE fails this test: a new route must say who may call it.
+"""
+
+import uuid
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import Route
+
+from tests.app.conftest import Caller, new_org
+
+PUBLIC = frozenset({"anyone"})
+ROLES = ("admin", "holder", "buyer", "finance")
+AUDIENCE: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/v1/signing-key"): frozenset({"holder", "buyer"}),
+    ("POST", "/v1/admin/orgs"): frozenset({"admin"}),
+    ("GET", "/v1/admin/orgs"): frozenset({"admin"}),
+    ("POST", "/v1/admin/orgs/{org_id}/keys"): frozenset({"admin"}),
+    ("GET", "/v1/admin/orgs/{org_id}/keys"): frozenset({"admin"}),
+    ("DELETE", "/v1/admin/keys/{key_id}"): frozenset({"admin"}),
+    ("POST", "/v1/datasets"): frozenset({"holder"}),
+    ("GET", "/v1/datasets"): frozenset({"holder"}),
+    ("GET", "/v1/datasets/{dataset_id}"): frozenset({"holder"}),
+    ("DELETE", "/v1/datasets/{dataset_id}"): frozenset({"holder"}),
+    ("POST", "/v1/datasets/{dataset_id}/records"): frozenset({"holder"}),
+    ("POST", "/v1/datasets/{dataset_id}/records:delete"): frozenset({"holder"}),
+    ("POST", "/v1/verify"): frozenset({"buyer"}),
+    ("POST", "/v1/verify/signed"): frozenset({"buyer"}),
+}
+
+
+def _endpoints(app: FastAPI) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        assert isinstance(route, APIRoute | Route), f"unexpected route object {route!r}"
+        for method in sorted(route.methods or ()):
+            if method != "HEAD":
+                found.append((method, route.path))
+    return found
+
+
+async def test_every_route_checks_the_key_and_the_role(
+    app: FastAPI, client: httpx.AsyncClient, admin: Caller
+) -> None:
+    callers = {"admin": admin}
+    for role in ROLES[1:]:
+        callers[role] = await new_org(client, admin, role)
+    endpoints = _endpoints(app)
+    assert set(endpoints) == set(AUDIENCE), "a route without a declared audience, or a stale one"
+    for method, path in endpoints:
+        url = path.format(org_id=uuid.uuid4(), key_id=uuid.uuid4(), dataset_id=uuid.uuid4())
+        audience = AUDIENCE[(method, path)]
+        anonymous = await client.request(method, url, json={})
+        if audience == PUBLIC:
+            assert anonymous.status_code not in (401, 403), (method, path)
+            continue
+        assert anonymous.status_code == 401, (method, path, anonymous.text)
+        assert anonymous.json()["error"]["code"] == "unauthenticated"
+        for role, caller in callers.items():
+            answer = await client.request(method, url, json={}, headers=caller.headers)
+            if role in audience:
+                assert answer.status_code not in (401, 403), (method, path, role, answer.text)
+            else:
+                assert answer.status_code == 403, (method, path, role, answer.text)
+                assert answer.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Bearer idc_buyer_" + "0" * 40,  # well formed, unknown
+        "Bearer idc_buyer_xyz",  # malformed
+        "Bearer idc_root_" + "0" * 40,  # no such role
+        "bearer  idc_holder_" + "f" * 39,  # one character short
+    ],
+)
+async def test_unknown_malformed_and_missing_keys_get_the_same_401(
+    client: httpx.AsyncClient, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    answer = await client.get("/v1/datasets", headers=headers)
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == "Bearer"
+    assert answer.json() == {
+        "error": {
+            "code": "unauthenticated",
+            "message": "a valid API key is required: Authorization: Bearer idc_...",
+            "details": [],
+        }
+    }
+
+
+async def test_a_revoked_key_stops_at_once_with_the_same_401(
+    client: httpx.AsyncClient, admin: Caller, holder: Caller
+) -> None:
+    assert (await client.get("/v1/datasets", headers=holder.headers)).status_code == 200
+    keys = await client.get(f"/v1/admin/orgs/{holder.org_id}/keys", headers=admin.headers)
+    (key,) = keys.json()["keys"]
+    assert holder.key.startswith(key["prefix"])
+    assert holder.key not in keys.text
+    revoked = await client.delete(f"/v1/admin/keys/{key['id']}", headers=admin.headers)
+    assert revoked.status_code == 204
+    answer = await client.get("/v1/datasets", headers=holder.headers)
+    unknown = await client.get("/v1/datasets", headers={"Authorization": "Bearer idc_x"})
+    assert answer.status_code == 401
+    assert answer.json() == unknown.json()
+
+
+async def test_a_key_in_the_query_string_is_refused(
+    client: httpx.AsyncClient, holder: Caller
+) -> None:
+    answer = await client.get(f"/v1/datasets?api_key={holder.key}", headers=holder.headers)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "api_key_in_query"
+
+
+async def test_keys_name_their_role_and_hold_enough_randomness(
+    client: httpx.AsyncClient, admin: Caller
+) -> None:
+    for role in ROLES:
+        caller = await new_org(client, admin, role)
+        prefix, random_part = caller.key.rsplit("_", 1)
+        assert prefix == f"idc_{role}"
+        assert len(random_part) * 4 >= 128
