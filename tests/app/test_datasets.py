@@ -59,7 +59,8 @@ async def test_dataset_lifecycle(client: httpx.AsyncClient, holder: Caller) -> N
     assert detail["records"] == 5
     assert detail["signatures"] == 20
     assert detail["by_kind"] == {
-        "email": 5, "phone": 5, "email_name": 5, "phone_name": 5, "name_address": 0, "name_birth_date": 0
+        "email": 5, "phone": 5, "email_name": 5, "phone_name": 5,
+        "name_address": 0, "name_birth_date": 0,
     }  # fmt: skip
     assert detail["last_upload_at"] is not None
     assert (await client.delete(url, headers=holder.headers)).status_code == 204
