@@ -1,6 +1,58 @@
-"""Shared test fixtures; paths to the project's shared files."""
+"""Shared test fixtures: paths to the project's shared files, and one database per backend.
 
+Every test that takes `database` runs once per backend: a real SQLite file, and a real PostgreSQL
+database when IDCHECK_TEST_POSTGRES_URL is set (CI and `make test` set it). Each PostgreSQL test
+makes its own database and drops it afterwards; if the server does not answer, the test fails, it
+never skips.
+"""
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+POSTGRES_URL = os.environ.get("IDCHECK_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+MASTER_KEY = "5e" + secrets.token_hex(31)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str  # SQLAlchemy URL
+    path: Path | None = None  # the SQLite file
+    name: str | None = None  # the PostgreSQL database
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "idcheck.db"
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
+        return
+    name = f"idcheck_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield Database("postgresql", f"{base}/{name}", name=name)
+    finally:
+        admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from signatures import normalize_record, sign_record
-from tests.app.conftest import POSTGRES_URL, Caller, Database, new_dataset, signing_key
+from tests.app.conftest import Caller, new_dataset, signing_key
+from tests.conftest import POSTGRES_URL, Database
 
 SENTINEL = {
     "email": "Zq.Sentinelle+tag@Sentinel-Mail.example",
