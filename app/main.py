@@ -1,11 +1,14 @@
 """The FastAPI application: made by create_app(), its engine made in the lifespan."""
 
+import copy
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import handlers
@@ -31,6 +34,36 @@ async def load_keyring(engine: AsyncEngine, master: bytes) -> KeyRing:
     if not versions:
         raise RuntimeError("no signing-key version in the database: run `idcheck migrate`")
     return KeyRing(master=master, versions=versions, current=versions[-1])
+
+
+def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
+    """The schema, with the limits this server runs with: records per request, live key versions.
+
+    So that the schema says exactly what the server accepts (schemathesis holds it to that).
+    """
+    base: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        if not base:
+            base.update(
+                get_openapi(
+                    title=app.title, version=app.version, summary=app.summary, routes=app.routes
+                )
+            )
+        schema = copy.deepcopy(base)
+        components = schema["components"]["schemas"]
+        for name in ("VerifyRequest", "SignedVerifyRequest"):
+            components[name]["properties"]["records"]["maxItems"] = settings.max_verify_records
+        upload = schema["paths"]["/v1/datasets/{dataset_id}/records"]["post"]["requestBody"]
+        body = upload["content"]["application/json"]["schema"]
+        body["properties"]["records"]["maxItems"] = settings.max_batch_records
+        keyring = getattr(app.state, "keyring", None)
+        if keyring is not None:
+            for record in (components["SignedRecord"], body["$defs"]["UploadRecord"]):
+                record["properties"]["key_version"]["enum"] = list(keyring.versions)
+        return schema
+
+    return openapi
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,4 +103,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The routers add nothing at inclusion (prefixes, tags and route class are their own), so
         # their routes join the app's as they are: app.routes lists every APIRoute, flat.
         app.router.routes.extend(router.routes)
+    app.openapi = _openapi(app, settings)  # type: ignore[method-assign]
     return app

@@ -1,19 +1,18 @@
 """Admin: organisations and API keys."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel
 
-from schemas.common import Model
+from schemas.common import Label, Model, StoredText
 
 Role = Literal["admin", "holder", "buyer", "finance"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class OrgCreate(Model):
-    name: Name
+    name: StoredText
     role: Role
 
 
@@ -29,7 +28,7 @@ class OrgList(BaseModel):
 
 
 class KeyCreate(Model):
-    label: Annotated[str, StringConstraints(max_length=200)] | None = None
+    label: Label | None = None
 
 
 class KeyCreated(BaseModel):

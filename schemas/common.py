@@ -2,8 +2,10 @@
 
 import re
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
+import pycountry
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 KIND_NAMES = ("email", "phone", "email_name", "phone_name", "name_address", "name_birth_date")
@@ -26,6 +28,19 @@ def _iso_date(value: object) -> object:
 
 #: A date written YYYY-MM-DD and nothing else (no timestamps, no other formats).
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+#: Free text that is stored (names, labels, a purpose): no control character, and no white space
+#: at either end (refused rather than trimmed, so that the schema says exactly what is accepted).
+PRINTABLE = r"^(?:[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?)?$"
+
+StoredText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
+Label = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
+
+#: ISO 3166-1 alpha-2 codes, the values a request's default_country may take.
+CountryCode = StrEnum(  # type: ignore[misc]  # built from the standard's own list
+    "CountryCode", {country.alpha_2: country.alpha_2 for country in pycountry.countries}
+)
+
+
 Signature = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 KeyVersion = Annotated[int, Field(ge=1, le=32767)]
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import IsoDate, KeyVersion, Model, Signature
+from schemas.common import IsoDate, KeyVersion, Model, Signature, StoredText
 
 #: GDPR article 6(1): the lawful basis on which the holder keeps and shares the data.
 LegalBasis = Literal[
@@ -22,7 +22,7 @@ ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class DatasetCreate(Model):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: StoredText
     legal_basis: LegalBasis
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 1095
 

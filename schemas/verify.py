@@ -5,10 +5,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import KeyVersion, Model, Signature
+from schemas.common import CountryCode, KeyVersion, Model, Signature, StoredText
 from schemas.datasets import Kind
 
-Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Ref = Annotated[str, StringConstraints(max_length=128)]
 Value = Annotated[str, StringConstraints(max_length=256)]
 Field_ = Literal[
@@ -30,8 +29,8 @@ class RawRecord(Model):
 
 
 class VerifyRequest(Model):
-    purpose: Purpose
-    default_country: Annotated[str, StringConstraints(min_length=2, max_length=64)] = "FR"
+    purpose: StoredText
+    default_country: CountryCode = CountryCode("FR")
     records: Annotated[list[RawRecord], Field(min_length=1)]
 
 
@@ -42,7 +41,7 @@ class SignedRecord(Model):
 
 
 class SignedVerifyRequest(Model):
-    purpose: Purpose
+    purpose: StoredText
     records: Annotated[list[SignedRecord], Field(min_length=1)]
 
 

@@ -6,11 +6,14 @@ from fastapi import APIRouter, Response, status
 
 from app.auth import AdminPrincipal
 from app.deps import KeyRingDep, SessionDep
+from app.routes import AUTHENTICATED
 from app.services import admin as service
 from app.transaction import TransactionalRoute
 from schemas.admin import KeyCreate, KeyCreated, KeyList, KeyOut, OrgCreate, OrgList, OrgOut
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=TransactionalRoute)
+router = APIRouter(
+    prefix="/v1/admin", tags=["admin"], route_class=TransactionalRoute, responses=AUTHENTICATED
+)
 
 
 @router.post("/orgs", operation_id="create_org", status_code=status.HTTP_201_CREATED)

@@ -9,6 +9,7 @@ from app.auth import HolderPrincipal
 from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.handlers import detail
+from app.routes import AUTHENTICATED
 from app.services import datasets as service
 from app.services.uploads import ingest, ndjson_records, parse_json_body
 from app.transaction import TransactionalRoute
@@ -25,7 +26,9 @@ from schemas.datasets import (
 )
 from signatures import KINDS
 
-router = APIRouter(prefix="/v1/datasets", tags=["holders"], route_class=TransactionalRoute)
+router = APIRouter(
+    prefix="/v1/datasets", tags=["holders"], route_class=TransactionalRoute, responses=AUTHENTICATED
+)
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app.auth import ClientPrincipal
 from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
 from app.errors import StoreUnavailable, Unauthenticated
+from app.routes import AUTHENTICATED, error_responses
 from app.transaction import TransactionalRoute
 from schemas.service import Health, SigningKeyOut
 from signatures import ALGORITHM, SPEC
@@ -26,7 +27,7 @@ async def healthz() -> Health:
     "/readyz",
     operation_id="readyz",
     tags=["service"],
-    responses={503: {"description": "the store does not answer"}},
+    responses=error_responses(503),
 )
 async def readyz(session: SessionDep) -> Health:
     """200 when the store answers, else 503."""
@@ -42,7 +43,7 @@ async def readyz(session: SessionDep) -> Health:
     operation_id="metrics",
     tags=["service"],
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}},
+    responses={200: {"content": {"text/plain": {}}}, **error_responses(401)},
 )
 async def metrics(request: Request, settings: SettingsDep, registry: MetricsDep) -> Response:
     """Prometheus text format; behind a bearer token when IDCHECK_METRICS_TOKEN is set."""
@@ -54,7 +55,9 @@ async def metrics(request: Request, settings: SettingsDep, registry: MetricsDep)
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/signing-key", operation_id="get_signing_key", tags=["keys"])
+@router.get(
+    "/v1/signing-key", operation_id="get_signing_key", tags=["keys"], responses=AUTHENTICATED
+)
 async def signing_key(_: ClientPrincipal, keyring: KeyRingDep) -> SigningKeyOut:
     """The current signing key: sign records with it, locally, before sending them."""
     current = keyring.current

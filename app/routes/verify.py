@@ -11,6 +11,7 @@ from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
 from app.errors import InvalidInput
 from app.handlers import detail
 from app.metrics import Metrics
+from app.routes import AUTHENTICATED
 from app.services.verify import verify
 from app.transaction import TransactionalRoute
 from matching import Usage, Verdict, probe_raw, probe_signed
@@ -23,9 +24,10 @@ from schemas.verify import (
     VerifyRequest,
     VerifyResponse,
 )
-from signatures import check_default_country
 
-router = APIRouter(prefix="/v1", tags=["buyers"], route_class=TransactionalRoute)
+router = APIRouter(
+    prefix="/v1", tags=["buyers"], route_class=TransactionalRoute, responses=AUTHENTICATED
+)
 
 _RECORD_FIELDS = {"ref", "city"}
 
@@ -77,13 +79,7 @@ async def verify_raw(
 ) -> VerifyResponse:
     """Check raw records: normalised and signed in memory, never stored, never logged."""
     _check_count(len(body.records), settings.max_verify_records)
-    try:
-        default_country = check_default_country(body.default_country)
-    except ValueError:
-        raise InvalidInput(
-            "default_country is not a country",
-            details=[detail(("default_country",), "not an ISO 3166-1 code or country name")],
-        ) from None
+    default_country = body.default_country.value
     records = [record.model_dump(exclude=_RECORD_FIELDS) for record in body.records]
     probes = await run_in_threadpool(probe_raw, records, keyring, default_country)
     del records

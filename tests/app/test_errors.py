@@ -6,7 +6,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db import create_sessionmaker
 from app.transaction import TransactionalRoute
 from tests.app.conftest import Caller, db_snapshot, new_dataset
 
@@ -91,3 +93,27 @@ class TestBodyLimits:
             )
             _shape(answer, 413, "payload_too_large")
         assert await db_snapshot(app) == before
+
+
+async def test_an_unavailable_store_is_503_and_readyz_says_so(
+    app: FastAPI, client: httpx.AsyncClient, buyer: Caller
+) -> None:
+    assert (await client.get("/readyz")).status_code == 200
+    working = app.state.sessionmaker
+    dead = create_async_engine(
+        "postgresql+asyncpg://postgres@127.0.0.1:1/none", connect_args={"timeout": 2}
+    )
+    app.state.sessionmaker = create_sessionmaker(dead)
+    try:
+        _shape(await client.get("/readyz"), 503, "store_unavailable")
+        verify = await client.post(
+            "/v1/verify",
+            json={"purpose": "p", "records": [{"email": "a@b.fr"}]},
+            headers=buyer.headers,
+        )
+        _shape(verify, 503, "store_unavailable")
+        assert verify.headers["retry-after"] == "5"
+        assert (await client.get("/healthz")).status_code == 200
+    finally:
+        app.state.sessionmaker = working
+        await dead.dispose()

@@ -1,0 +1,80 @@
+"""`idcheck serve`, `migrate` and `admin` as an operator runs them."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.app.cli.conftest import IDCHECK
+
+
+def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IDCHECK_")}
+    return subprocess.run(
+        [str(IDCHECK), *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_admin_bootstrap_on_the_embedded_default(tmp_path: Path) -> None:
+    created = _run(["admin", "create-org", "Root", "--role", "admin"], tmp_path)
+    assert created.returncode == 0, created.stderr
+    key_file = tmp_path / "idcheck.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert created.stderr.count("\n") == 1
+    assert "created a new master key" in created.stderr
+    assert (tmp_path / "idcheck.db").exists()
+    key = _run(["admin", "create-key", "Root", "--label", "ops"], tmp_path)
+    assert key.returncode == 0, key.stderr
+    assert key.stdout.startswith("idc_admin_")
+    by_id = _run(["admin", "create-key", created.stdout.strip()], tmp_path)
+    assert by_id.returncode == 0
+    assert by_id.stdout != key.stdout
+    again = _run(["admin", "create-org", "Root", "--role", "buyer"], tmp_path)
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+    missing = _run(["admin", "create-key", "Nobody"], tmp_path)
+    assert missing.returncode == 1
+    assert "no organisation" in missing.stderr
+    assert "created a new master key" not in missing.stderr  # said once, on first start
+
+
+def test_production_refuses_to_start_without_a_master_key(tmp_path: Path) -> None:
+    refused = _run(["serve"], tmp_path, IDCHECK_ENV="production")
+    assert refused.returncode == 1
+    assert "IDCHECK_MASTER_KEY" in refused.stderr
+    assert not (tmp_path / "idcheck.key").exists()
+
+
+def test_placeholder_and_short_master_keys_are_refused(tmp_path: Path) -> None:
+    for value in ("00" * 32, "ab" * 32, "changeme", "12" * 16):
+        refused = _run(["migrate"], tmp_path, IDCHECK_MASTER_KEY=value)
+        # migrate needs no key; admin commands read it and refuse a bad one.
+        assert refused.returncode == 0
+        refused = _run(
+            ["admin", "create-org", "x", "--role", "admin"], tmp_path, IDCHECK_MASTER_KEY=value
+        )
+        assert refused.returncode == 1, value
+        assert "master key" in refused.stderr
+
+
+def test_production_serves_no_docs(tmp_path: Path) -> None:
+    code = (
+        "from app.main import create_app; from app.settings import Settings;"
+        "app = create_app(Settings(env='production', master_key='5e' + '17' * 31));"
+        "print(app.openapi_url, app.docs_url)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "None None"
+
+
+def test_sqlite_serves_one_worker(tmp_path: Path) -> None:
+    refused = _run(["serve", "--workers", "2"], tmp_path)
+    assert refused.returncode == 1
+    assert "PostgreSQL" in refused.stderr
