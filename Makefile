@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/idcheck serve
 
+# PostgreSQL runs on this machine; `IDCHECK_TEST_POSTGRES_URL= make test` runs SQLite only.
+IDCHECK_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export IDCHECK_TEST_POSTGRES_URL
+
 test: $(STAMP)
 	$(BIN)/pytest
 

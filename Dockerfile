@@ -1,0 +1,31 @@
+# idcheck service image. Build: docker build -t idcheck .
+# Run (PostgreSQL, master key as a mounted secret):
+#   docker run -e IDCHECK_DATABASE_URL=postgresql://idcheck@db/idcheck \
+#     -e IDCHECK_MASTER_KEY_FILE=/run/secrets/idcheck_master_key \
+#     -v /secure/idcheck.key:/run/secrets/idcheck_master_key:ro -p 8000:8000 idcheck
+# Migrations are a deploy step of their own: docker run ... idcheck idcheck migrate
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY signatures signatures
+COPY matching matching
+COPY schemas schemas
+COPY app app
+COPY migrations migrations
+RUN pip install --no-cache-dir --upgrade pip \
+    && pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home-dir /srv/idcheck --create-home idcheck
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER idcheck
+WORKDIR /srv/idcheck
+ENV IDCHECK_ENV=production \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+CMD ["idcheck", "serve", "--host", "0.0.0.0", "--port", "8000"]
