@@ -61,13 +61,25 @@ def ready_settings() -> Settings:
     return settings
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.DBAPIError, sqlalchemy.exc.OperationalError, OSError)
+
+
+def _database_message(error: Exception) -> str:
+    """One line: the driver's own message (never the URL, which may hold a password)."""
+    cause = getattr(error, "orig", None) or error
+    return f"database: {str(cause).splitlines()[0] if str(cause) else type(cause).__name__}"
+
+
 def _migrate(settings: Settings) -> None:
     from app.migrate import migrate
 
     try:
         asyncio.run(migrate(settings.database_url))
-    except OSError as error:
-        raise CliError(f"database: {error}") from None
+    except _database_errors() as error:
+        raise CliError(_database_message(error)) from None
 
 
 @click.command("serve")
@@ -141,6 +153,8 @@ def _run(work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]") -> T:
         return asyncio.run(_with_session(settings, work))
     except IdcheckError as error:
         raise CliError(error.message) from None
+    except _database_errors() as error:
+        raise CliError(_database_message(error)) from None
 
 
 @admin_group.command("create-org")

@@ -78,3 +78,18 @@ def test_sqlite_serves_one_worker(tmp_path: Path) -> None:
     refused = _run(["serve", "--workers", "2"], tmp_path)
     assert refused.returncode == 1
     assert "PostgreSQL" in refused.stderr
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    url = "postgresql://postgres:s3cret-password@127.0.0.1:1/none"
+    for args in (["migrate"], ["admin", "create-org", "x", "--role", "admin"]):
+        refused = _run(
+            args,
+            tmp_path,
+            IDCHECK_DATABASE_URL=url,
+            IDCHECK_MASTER_KEY="5e" + "c4" * 20 + "0123456789abcdef" * 3,
+        )
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("Error: database: ")
+        assert refused.stderr.count("\n") == 1
+        assert "s3cret" not in refused.stderr
