@@ -14,6 +14,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings
+
+# In CI, property tests and schemathesis draw the same examples every run: a red CI is a finding to
+# reproduce, never a dice roll. At a desk, they explore new examples each run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -35,6 +35,15 @@ async def _records(
     return holder_records(people, key, version)
 
 
+async def _verdicts(client: httpx.AsyncClient, buyer: Caller, emails: list[str]) -> list[str]:
+    records = [{"email": email} for email in emails]
+    answer = await client.post(
+        "/v1/verify", json={"purpose": "test", "records": records}, headers=buyer.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return [result["verdict"] for result in answer.json()["results"]]
+
+
 async def test_dataset_lifecycle(client: httpx.AsyncClient, holder: Caller) -> None:
     created = await client.post(
         "/v1/datasets",
@@ -110,15 +119,8 @@ async def test_ndjson_upload_streams_and_replaces_by_external_id(
     assert (await upload(client, holder, dataset, moved)).status_code == 200
     detail = (await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)).json()
     assert detail["records"] == 5
-    verify = await client.post(
-        "/v1/verify",
-        json={
-            "purpose": "test",
-            "records": [{"email": "person1@example.fr"}, {"email": "new@example.fr"}],
-        },
-        headers=buyer.headers,
-    )
-    assert [r["verdict"] for r in verify.json()["results"]] == ["unverified", "partial"]
+    verdicts = await _verdicts(client, buyer, ["person1@example.fr", "new@example.fr"])
+    assert verdicts == ["unverified", "partial"]
 
 
 async def test_records_delete_erases_at_once(
@@ -132,15 +134,8 @@ async def test_records_delete_erases_at_once(
         headers=holder.headers,
     )
     assert deleted.json() == {"deleted": 2}
-    verify = await client.post(
-        "/v1/verify",
-        json={
-            "purpose": "test",
-            "records": [{"email": "person1@example.fr"}, {"email": "person3@example.fr"}],
-        },
-        headers=buyer.headers,
-    )
-    assert [r["verdict"] for r in verify.json()["results"]] == ["unverified", "partial"]
+    verdicts = await _verdicts(client, buyer, ["person1@example.fr", "person3@example.fr"])
+    assert verdicts == ["unverified", "partial"]
 
 
 def _bad_batches(good: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]], int, str]]:
