@@ -64,10 +64,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    @property
-    def is_embedded(self) -> bool:
-        return self.database_url == Settings._async_driver(EMBEDDED_DATABASE)
-
     @cached_property
     def master_secret(self) -> bytes:
         """The master secret's bytes; placeholders and short secrets are refused."""

@@ -38,6 +38,11 @@ def _embedded_master_key(settings: Settings) -> None:
         raise CliError("IDCHECK_ENV=production needs IDCHECK_MASTER_KEY_FILE or IDCHECK_MASTER_KEY")
     if EMBEDDED_KEY_FILE.exists():
         return
+    if settings.is_sqlite and _sqlite_file(settings).exists():
+        raise CliError(
+            f"{_sqlite_file(settings)} exists but {EMBEDDED_KEY_FILE} is missing: restore the "
+            "master key it was made with (a new one would match none of its signatures)"
+        )
     descriptor = os.open(EMBEDDED_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(secrets.token_hex(32) + "\n")
@@ -48,8 +53,14 @@ def _embedded_master_key(settings: Settings) -> None:
     )
 
 
+def _sqlite_file(settings: Settings) -> Path:
+    from sqlalchemy.engine import make_url
+
+    return Path(make_url(settings.database_url).database or "")
+
+
 def ready_settings() -> Settings:
-    """Settings whose master key is readable, and a database at the latest schema if embedded."""
+    """Settings whose master key is readable, and a SQLite database at the latest schema."""
     settings = load_settings()
     _embedded_master_key(settings)
     try:

@@ -45,6 +45,15 @@ def test_admin_bootstrap_on_the_embedded_default(tmp_path: Path) -> None:
     assert "created a new master key" not in missing.stderr  # said once, on first start
 
 
+def test_a_database_without_its_key_is_not_given_a_new_one(tmp_path: Path) -> None:
+    assert _run(["admin", "create-org", "Root", "--role", "admin"], tmp_path).returncode == 0
+    (tmp_path / "idcheck.key").unlink()
+    refused = _run(["serve"], tmp_path)
+    assert refused.returncode == 1
+    assert "restore the master key" in refused.stderr
+    assert not (tmp_path / "idcheck.key").exists()
+
+
 def test_production_refuses_to_start_without_a_master_key(tmp_path: Path) -> None:
     refused = _run(["serve"], tmp_path, IDCHECK_ENV="production")
     assert refused.returncode == 1
