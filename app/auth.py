@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import BadRequest, Forbidden, Unauthenticated
 from app.models import ApiKey, Org
-from app.transaction import session_of
+from app.session import session_of
 from matching import KeyRing
 
 KEY_PATTERN: Final = re.compile(r"idc_(admin|holder|buyer|finance)_([0-9a-f]{40})")
@@ -78,11 +78,19 @@ def _refuse_keys_in_the_url(request: Request) -> None:
 
 
 async def authenticate(request: Request) -> Principal:
+    """The caller, found once per request (idempotency and the route's role check share it)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     _refuse_keys_in_the_url(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthenticated()
-    return await find_principal(session_of(request), request.app.state.keyring, token.strip())
+    keyring = request.app.state.keyring
+    principal = await find_principal(session_of(request), keyring, token.strip())
+    request.app.state.rate_limiter.take(principal.key_id)
+    request.state.principal = principal
+    return principal
 
 
 def require(*roles: str) -> Any:

@@ -6,8 +6,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics import Metrics
+from app.session import session_of
 from app.settings import Settings
-from app.transaction import session_of
 from matching import KeyRing
 
 

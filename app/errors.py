@@ -87,3 +87,10 @@ class StoreUnavailable(IdcheckError):
             "the store is unavailable: nothing was answered, nothing was billed",
             headers={"Retry-After": "5"},
         )
+
+
+class TooManyRequests(IdcheckError):
+    """429: a rate limit (code rate_limited) or a quota (code quota_exceeded)."""
+
+    status = 429
+    code = "rate_limited"

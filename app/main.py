@@ -1,5 +1,7 @@
 """The FastAPI application: made by create_app(), its engine made in the lifespan."""
 
+import asyncio
+import contextlib
 import copy
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -9,13 +11,15 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import handlers
 from app.db import create_engine, create_sessionmaker
+from app.idempotency import BodyDigest, purge_expired
 from app.metrics import Metrics
 from app.middleware import BodyLimit, Observer
 from app.models import KeyVersion
+from app.ratelimit import RateLimiter
 from app.routes import admin, datasets, service, verify
 from app.settings import Settings
 from matching import KeyRing
@@ -34,6 +38,21 @@ async def load_keyring(engine: AsyncEngine, master: bytes) -> KeyRing:
     if not versions:
         raise RuntimeError("no signing-key version in the database: run `idcheck migrate`")
     return KeyRing(master=master, versions=versions, current=versions[-1])
+
+
+async def _housekeeping(maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Every ten minutes (the first a minute after start), forget expired idempotency answers."""
+    await asyncio.sleep(60)
+    while True:
+        try:
+            async with maker() as session:
+                purged = await purge_expired(session, settings.idempotency_ttl)
+                await session.commit()
+            if purged:
+                log.info("purged %d expired idempotency keys", purged)
+        except Exception as error:  # the store may be down for a while: try again later
+            log.warning("housekeeping failed: %s", type(error).__name__)
+        await asyncio.sleep(600)
 
 
 def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
@@ -77,7 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             app.state.keyring = await load_keyring(engine, settings.master_secret)
             app.state.sessionmaker = create_sessionmaker(engine)
-            yield
+            housekeeping = asyncio.create_task(_housekeeping(app.state.sessionmaker, settings))
+            try:
+                yield
+            finally:
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
         finally:
             await engine.dispose()
 
@@ -92,12 +117,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     handlers.install(app)
     app.add_middleware(
         BodyLimit,
         json_limit=settings.max_json_body_bytes,
         upload_limit=settings.max_upload_body_bytes,
     )
+    app.add_middleware(BodyDigest)
     app.add_middleware(Observer, metrics=metrics)
     for router in (service.router, admin.router, datasets.router, verify.router):
         # The routers add nothing at inclusion (prefixes, tags and route class are their own), so

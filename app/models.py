@@ -4,7 +4,7 @@ The signature index itself belongs to `matching` (matching/tables.py).
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,13 +82,19 @@ class UsageEvent(Base):
     buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"))
     api_key_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    #: The UTC day and month of created_at, kept so that reports group alike on every backend.
+    day: Mapped[date] = mapped_column(sa.Date)
+    month: Mapped[str] = mapped_column(sa.String(7))  # YYYY-MM
     endpoint: Mapped[str] = mapped_column(sa.String(16))  # raw | signed
     purpose: Mapped[str] = mapped_column(sa.String(200))
     records: Mapped[int] = mapped_column(sa.Integer)
     billable_records: Mapped[int] = mapped_column(sa.Integer)
     matched_records: Mapped[int] = mapped_column(sa.Integer)
 
-    __table_args__ = (sa.Index("ix_usage_events_buyer_created", "buyer_org_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_usage_events_buyer_created", "buyer_org_id", "created_at"),
+        sa.Index("ix_usage_events_day", "day"),
+    )
 
 
 class UsageCredit(Base):
@@ -111,3 +117,34 @@ class KeyVersion(Base):
     version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class UsageMonth(Base):
+    """A buyer's billable records in a calendar month (UTC): the counter its quota is held to.
+
+    Raised in the verify transaction by a conditional UPDATE, so that concurrent requests from any
+    number of workers serialise on this row and the quota holds exactly.
+    """
+
+    __tablename__ = "usage_months"
+
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)  # YYYY-MM
+    billable_records: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class IdempotencyRecord(Base):
+    """The answer a writing POST gave under an Idempotency-Key, for replays (kept 24 h at least).
+
+    The response is sealed (AES-GCM, a key derived from the master): it can hold a new API key or a
+    buyer's refs, and nothing readable is kept at rest.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_digest: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    status: Mapped[int] = mapped_column(sa.SmallInteger)
+    response: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now, index=True)

@@ -1,6 +1,7 @@
 """Settings from the environment (prefix IDCHECK_); the embedded default needs none."""
 
 import re
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,11 @@ class Settings(BaseSettings):
     max_ndjson_line_bytes: int = Field(64 * 1024, ge=256)
     max_delete_ids: int = Field(100_000, ge=1)
     db_pool_size: int = Field(10, ge=1)
+    #: Requests a second per API key (in each worker), and the burst above it; 0 turns it off.
+    rate_limit_per_second: float = Field(100.0, ge=0)
+    rate_limit_burst: int = Field(200, ge=1)
+    #: How long an Idempotency-Key's answer is kept for replays (API.md: at least 24 h).
+    idempotency_hours: int = Field(24, ge=24)
     log_level: str = "INFO"
 
     @field_validator("database_url")
@@ -59,6 +65,10 @@ class Settings(BaseSettings):
                 "IDCHECK_ENV=production needs IDCHECK_MASTER_KEY_FILE or IDCHECK_MASTER_KEY"
             )
         return self
+
+    @property
+    def idempotency_ttl(self) -> timedelta:
+        return timedelta(hours=self.idempotency_hours)
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,29 +10,10 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-
-class RequestTransaction:
-    """A session made on first use, so that routes which never touch the store cost nothing."""
-
-    def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
-        self._maker = maker
-        self._session: AsyncSession | None = None
-
-    @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
-            self._session = self._maker()
-        return self._session
-
-    async def commit(self) -> None:
-        if self._session is not None:
-            await self._session.commit()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()  # rolls back whatever was not committed
+from app.errors import StoreUnavailable
+from app.idempotency import Idempotency
+from app.session import RequestTransaction
 
 
 class TransactionalRoute(APIRoute):
@@ -40,19 +21,27 @@ class TransactionalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:
-            transaction = RequestTransaction(request.app.state.sessionmaker)
+            state = request.app.state
+            transaction = RequestTransaction(state.sessionmaker)
             request.state.transaction = transaction
             try:
+                idempotency = await Idempotency.of(request)
+                if idempotency is not None:
+                    ttl = state.settings.idempotency_ttl
+                    session = transaction.session
+                    replay = await idempotency.replay(session, request, state.keyring, ttl)
+                    if replay is not None:
+                        return replay
                 response = await handler(request)
-                await transaction.commit()
+                if idempotency is not None:
+                    await idempotency.store(transaction.session, request, response, state.keyring)
+                try:
+                    await transaction.commit()
+                except Exception as error:
+                    # Whatever failed, the work is not durable: no answer goes out for it.
+                    raise StoreUnavailable() from error
                 return response
             finally:
                 await transaction.close()
 
         return run
-
-
-def session_of(request: Request) -> AsyncSession:
-    transaction: Any = request.state.transaction
-    assert isinstance(transaction, RequestTransaction)
-    return transaction.session

@@ -1,11 +1,13 @@
 """The server's keys, all derived from the master secret: signing keys, peppers, record keys."""
 
+import os
 from dataclasses import dataclass, field
 from typing import Final
 from uuid import UUID
 
 import blake3
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from signatures import SIGNATURE_BYTES, derive_pepper, derive_signing_key
@@ -28,6 +30,7 @@ class KeyRing:
     _peppers: dict[int, blake3.blake3] = field(default_factory=dict, repr=False)
     _record_key: bytes = field(default=b"", repr=False)
     _api_key_secret: bytes = field(default=b"", repr=False)
+    _sealing: AESGCM | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for version in self.versions:
@@ -36,6 +39,7 @@ class KeyRing:
         # Not tied to a key version: a record keeps its key when its holder re-signs it.
         self._record_key = _derive(self.master, b"idcheck record key")
         self._api_key_secret = _derive(self.master, b"idcheck api key hash")
+        self._sealing = AESGCM(_derive(self.master, b"idcheck sealed responses"))
 
     def knows(self, version: int) -> bool:
         return version in self._signing
@@ -59,3 +63,13 @@ class KeyRing:
     def api_key_hash(self, api_key: str) -> bytes:
         """API keys are stored as a keyed BLAKE3 of the key: a stolen table verifies nothing."""
         return blake3.blake3(api_key.encode("ascii"), key=self._api_key_secret).digest()
+
+    def seal(self, data: bytes, context: bytes) -> bytes:
+        """AES-256-GCM with a random nonce; ``context`` is bound to it (authenticated, not kept)."""
+        assert self._sealing is not None
+        nonce = os.urandom(12)
+        return nonce + self._sealing.encrypt(nonce, data, context)
+
+    def unseal(self, sealed: bytes, context: bytes) -> bytes:
+        assert self._sealing is not None
+        return self._sealing.decrypt(sealed[:12], sealed[12:], context)

@@ -1,10 +1,10 @@
 """Admin: organisations and API keys."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from schemas.common import Label, Model, StoredText
 
@@ -48,3 +48,13 @@ class KeyOut(BaseModel):
 
 class KeyList(BaseModel):
     keys: list[KeyOut]
+
+
+class QuotaSet(Model):
+    #: Billable records a month (UTC calendar month); null lifts the quota.
+    monthly_records: Annotated[int, Field(ge=0, le=10**12)] | None
+
+
+class QuotaOut(BaseModel):
+    org_id: UUID
+    monthly_records: int | None

@@ -9,7 +9,17 @@ from app.deps import KeyRingDep, SessionDep
 from app.routes import AUTHENTICATED
 from app.services import admin as service
 from app.transaction import TransactionalRoute
-from schemas.admin import KeyCreate, KeyCreated, KeyList, KeyOut, OrgCreate, OrgList, OrgOut
+from schemas.admin import (
+    KeyCreate,
+    KeyCreated,
+    KeyList,
+    KeyOut,
+    OrgCreate,
+    OrgList,
+    OrgOut,
+    QuotaOut,
+    QuotaSet,
+)
 
 router = APIRouter(
     prefix="/v1/admin", tags=["admin"], route_class=TransactionalRoute, responses=AUTHENTICATED
@@ -51,3 +61,12 @@ async def revoke_key(key_id: UUID, _: AdminPrincipal, session: SessionDep) -> Re
     """The key stops working at once."""
     await service.revoke_key(session, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/orgs/{org_id}/quota", operation_id="set_quota")
+async def set_quota(
+    org_id: UUID, body: QuotaSet, _: AdminPrincipal, session: SessionDep
+) -> QuotaOut:
+    """A buyer's monthly billable records; a request that would pass it gets 429, unbilled."""
+    org = await service.set_quota(session, org_id, body.monthly_records)
+    return QuotaOut(org_id=org.id, monthly_records=org.monthly_quota)

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import make_key
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ApiKey, Org
 from matching import KeyRing
 
@@ -66,3 +66,15 @@ async def revoke_key(session: AsyncSession, key_id: UUID) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = datetime.now(UTC)
         await session.flush()
+
+
+async def set_quota(session: AsyncSession, org_id: UUID, monthly_records: int | None) -> Org:
+    org = await get_org(session, org_id)
+    if org.role != "buyer":
+        raise InvalidInput(
+            "quotas apply to buyer organisations",
+            details=[{"index": None, "field": "org_id", "message": f"a {org.role}, not a buyer"}],
+        )
+    org.monthly_quota = monthly_records
+    await session.flush()
+    return org

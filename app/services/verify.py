@@ -1,17 +1,23 @@
-"""Verify: index values looked up, verdicts given, the request metered."""
+"""Verify: the request charged against the buyer's quota, index values looked up, verdicts given,
+the usage event written: all in the request's one transaction."""
+
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.metering import record_usage
+from app.metering import charge, record_usage
 from matching import Probe, Usage, Verdict, judge, lookup, probe_values, tally
 
 
 async def verify(
     session: AsyncSession, buyer: Principal, endpoint: str, purpose: str, probes: list[Probe]
 ) -> tuple[list[Verdict], Usage]:
+    now = datetime.now(UTC)
+    billable = sum(1 for probe in probes if probe.values)
+    await charge(session, buyer, billable, now)
     hits = await lookup(session, probe_values(probes))
     verdicts = [judge(probe, hits) for probe in probes]
     usage = tally(verdicts)
-    await record_usage(session, buyer, endpoint, purpose, usage)
+    await record_usage(session, buyer, endpoint, purpose, usage, now)
     return verdicts, usage
