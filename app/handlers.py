@@ -48,7 +48,9 @@ _BY_STATUS: dict[int, type[IdcheckError]] = {
 }
 
 
-def render(error: IdcheckError) -> JSONResponse:
+def render(error: IdcheckError, request: Request | None = None) -> JSONResponse:
+    if request is not None:
+        request.app.state.metrics.rejected.labels(reason=error.code).inc()
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
@@ -82,38 +84,40 @@ def validation_details(errors: Sequence[Any], *, strip: int = 0) -> list[dict[st
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(IdcheckError)
-    async def _ours(_: Request, error: IdcheckError) -> JSONResponse:
-        return render(error)
+    async def _ours(request: Request, error: IdcheckError) -> JSONResponse:
+        return render(error, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return render(InvalidInput("the body is not valid JSON", code="invalid_json"))
+            return render(InvalidInput("the body is not valid JSON", code="invalid_json"), request)
         body_errors = [e for e in errors if tuple(e["loc"])[:1] == ("body",)]
         details = validation_details(body_errors, strip=1)
         details += validation_details([e for e in errors if e not in body_errors])
-        return render(InvalidInput("the request is not valid: see details", details=details))
+        return render(
+            InvalidInput("the request is not valid: see details", details=details), request
+        )
 
     @app.exception_handler(HTTPException)
-    async def _starlette(_: Request, error: HTTPException) -> JSONResponse:
+    async def _starlette(request: Request, error: HTTPException) -> JSONResponse:
         kind = _BY_STATUS.get(error.status_code, BadRequest)
         message = {
             404: "no such route",
             405: "method not allowed on this route",
         }.get(error.status_code, str(error.detail))
-        return render(kind(message, headers=dict(error.headers or {})))
+        return render(kind(message, headers=dict(error.headers or {})), request)
 
     @app.exception_handler(sqlalchemy.exc.IntegrityError)
-    async def _integrity(_: Request, error: sqlalchemy.exc.IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, error: sqlalchemy.exc.IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", type(error.orig).__name__)
-        return render(Conflict("this conflicts with an existing object"))
+        return render(Conflict("this conflicts with an existing object"), request)
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     @app.exception_handler(ConnectionError)
     @app.exception_handler(OSError)
-    async def _store(_: Request, error: Exception) -> JSONResponse:
+    async def _store(request: Request, error: Exception) -> JSONResponse:
         log.error("store unavailable: %s", type(error).__name__)
-        return render(StoreUnavailable())
+        return render(StoreUnavailable(), request)

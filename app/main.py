@@ -20,7 +20,7 @@ from app.metrics import Metrics
 from app.middleware import BodyLimit, Observer
 from app.models import KeyVersion
 from app.ratelimit import RateLimiter
-from app.routes import admin, datasets, service, verify
+from app.routes import admin, datasets, service, usage, verify
 from app.settings import Settings
 from matching import KeyRing
 
@@ -123,10 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit,
         json_limit=settings.max_json_body_bytes,
         upload_limit=settings.max_upload_body_bytes,
+        metrics=metrics,
     )
     app.add_middleware(BodyDigest)
     app.add_middleware(Observer, metrics=metrics)
-    for router in (service.router, admin.router, datasets.router, verify.router):
+    for router in (service.router, admin.router, datasets.router, verify.router, usage.router):
         # The routers add nothing at inclusion (prefixes, tags and route class are their own), so
         # their routes join the app's as they are: app.routes lists every APIRoute, flat.
         app.router.routes.extend(router.routes)

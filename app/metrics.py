@@ -1,9 +1,13 @@
-"""Prometheus metrics: bounded labels only (route, method, status, kind, endpoint).
+"""Prometheus metrics: bounded labels only (route, method, status, kind, endpoint, reason).
 
-Per-customer figures live in the database (usage tables), never in metric labels.
+Per-customer figures live in the database (usage tables), never in metric labels. Under
+`idcheck serve` every worker writes its values to PROMETHEUS_MULTIPROC_DIR (prometheus-client's
+multiprocess mode, set up by serve) and /metrics adds them up, so counters are the service's.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 from signatures import KINDS
 
@@ -36,6 +40,35 @@ class Metrics:
             ["kind", "match"],
             registry=self.registry,
         )
+        self.verify_requests = Counter(
+            "idcheck_verify_requests",
+            "Verify requests answered, by endpoint.",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.billable_records = Counter(
+            "idcheck_billable_records",
+            "Buyer records billed, by endpoint.",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.matched_records = Counter(
+            "idcheck_matched_records",
+            "Buyer records that at least one holder confirmed, by endpoint.",
+            ["endpoint"],
+            registry=self.registry,
+        )
+        self.uploads = Counter(
+            "idcheck_uploads",
+            "Holder batches written.",
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "idcheck_rejected_requests",
+            "Requests refused, by error code (quota_exceeded, rate_limited, invalid_input, ...).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.signatures_stored = Counter(
             "idcheck_signatures_stored",
             "Signatures written to the index by holder uploads.",
@@ -45,4 +78,18 @@ class Metrics:
             for match in ("true", "false"):
                 self.checks.labels(kind=kind, match=match)
         for endpoint in ("raw", "signed"):
-            self.verified_records.labels(endpoint=endpoint)
+            for counter in (
+                self.verify_requests,
+                self.verified_records,
+                self.billable_records,
+                self.matched_records,
+            ):
+                counter.labels(endpoint=endpoint)
+
+    def exposition(self) -> bytes:
+        """The text format: all workers' values under serve, this process's otherwise."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

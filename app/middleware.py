@@ -32,10 +32,13 @@ class BodyLimit:
     Uploads (NDJSON, streamed) get their own, larger limit; every other route the JSON limit.
     """
 
-    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, json_limit: int, upload_limit: int, metrics: Metrics
+    ) -> None:
         self.app = app
         self.json_limit = json_limit
         self.upload_limit = upload_limit
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,6 +48,7 @@ class BodyLimit:
         too_large = PayloadTooLarge(f"the body is larger than {limit:,} bytes")
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            self.metrics.rejected.labels(reason=too_large.code).inc()
             await _send_error(send, too_large)
             return
         received = 0
@@ -119,6 +123,7 @@ class Observer:
             error_log.error("unexpected %s\n%s", type(error).__name__, frames)
             if not response_started:
                 await _send_error(send, IdcheckError("internal error"))
+            self.metrics.rejected.labels(reason="internal_error").inc()
             status = 500
         finally:
             elapsed = time.perf_counter() - started

@@ -3,6 +3,8 @@
 import asyncio
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -14,6 +16,8 @@ from app.cli.errors import CliError
 from app.settings import EMBEDDED_KEY_FILE, Settings, SettingsError
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that need them
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from matching import KeyRing
@@ -103,15 +107,32 @@ def serve_command(
     host: str, port: int, workers: int, ssl_certfile: Path | None, ssl_keyfile: Path | None
 ) -> None:
     """Run the service (uvicorn). With nothing configured: SQLite in ./idcheck.db."""
-    import uvicorn
-
-    from app.logs import log_config
-
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise CliError("--ssl-certfile and --ssl-keyfile go together")
     settings = ready_settings()
     if settings.is_sqlite and workers > 1:
         raise CliError("SQLite serves one worker: use PostgreSQL for --workers > 1")
+    # Every worker writes its metrics here and /metrics adds them up (a fresh folder each start).
+    metrics_dir = tempfile.mkdtemp(prefix="idcheck-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _serve(host, port, workers, ssl_certfile, ssl_keyfile, settings.log_level)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(
+    host: str,
+    port: int,
+    workers: int,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+    log_level: str,
+) -> None:
+    import uvicorn
+
+    from app.logs import log_config
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -121,7 +142,7 @@ def serve_command(
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         access_log=False,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(log_level),
         server_header=False,
     )
 
@@ -193,3 +214,40 @@ def create_key_command(org: str, label: str | None) -> None:
         return key
 
     click.echo(_run(work))
+
+
+@click.group("usage")
+def usage_group() -> None:
+    """Usage reports for finance, from the configured database, without HTTP."""
+
+
+@usage_group.command("export")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day after the last one (exclusive).",
+)
+@click.option("--group-by", default="", help="Comma-separated: buyer, holder, day or month.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV file to write, whole or not at all (default: stdout).",
+)
+def usage_export_command(
+    start: "datetime", end: "datetime", group_by: str, output: Path | None
+) -> None:
+    """The rows of GET /v1/usage, as CSV with a header line."""
+    from app.cli.files import atomic_text_file
+    from app.services.usage import parse_group_by, to_csv, usage_rows
+
+    async def work(session: "AsyncSession", _: "KeyRing") -> str:
+        groups = parse_group_by(group_by)
+        return to_csv(await usage_rows(session, start.date(), end.date(), groups), groups)
+
+    text = _run(work)
+    with atomic_text_file(output) as handle:
+        handle.write(text)

@@ -138,6 +138,7 @@ async def upload_records(
     batch, signatures = await ingest(
         session, keyring, dataset, holder, records, max_records=settings.max_batch_records
     )
+    metrics.uploads.inc()
     metrics.signatures_stored.inc(signatures)
     return UploadResult(upserted=batch.records, batch_id=batch.id)
 

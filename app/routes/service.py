@@ -4,7 +4,7 @@ import hmac
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.auth import ClientPrincipal
 from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
@@ -52,7 +52,7 @@ async def metrics(request: Request, settings: SettingsDep, registry: MetricsDep)
         presented = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(presented, expected):
             raise Unauthenticated()
-    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(registry.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(

@@ -43,7 +43,10 @@ def _check_count(count: int, limit: int) -> None:
 def _answer(
     refs: list[str | None], verdicts: list[Verdict], usage: Usage, endpoint: str, metrics: Metrics
 ) -> VerifyResponse:
-    metrics.verified_records.labels(endpoint=endpoint).inc(len(verdicts))
+    metrics.verify_requests.labels(endpoint=endpoint).inc()
+    metrics.verified_records.labels(endpoint=endpoint).inc(usage.records)
+    metrics.billable_records.labels(endpoint=endpoint).inc(usage.billable_records)
+    metrics.matched_records.labels(endpoint=endpoint).inc(usage.matched_records)
     for verdict in verdicts:
         for kind, check in verdict.checks.items():
             metrics.checks.labels(kind=kind, match=str(check.match).lower()).inc()

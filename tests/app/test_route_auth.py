@@ -37,6 +37,8 @@ AUDIENCE: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/datasets/{dataset_id}/records:delete"): frozenset({"holder"}),
     ("POST", "/v1/verify"): frozenset({"buyer"}),
     ("POST", "/v1/verify/signed"): frozenset({"buyer"}),
+    ("GET", "/v1/usage"): frozenset({"finance", "admin"}),
+    ("GET", "/v1/usage/me"): frozenset({"holder", "buyer"}),
 }
 
 

@@ -23,7 +23,7 @@ def _key(client: httpx.Client, admin: str, role: str) -> str:
 
 
 def _role(path: str) -> str:
-    if path.startswith("/v1/admin"):
+    if path.startswith("/v1/admin") or path == "/v1/usage":
         return "admin"
     if path.startswith("/v1/datasets"):
         return "holder"
