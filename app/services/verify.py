@@ -3,9 +3,11 @@ the usage event written: all in the request's one transaction."""
 
 from datetime import UTC, datetime
 
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
+from app.errors import StoreUnavailable
 from app.metering import charge, record_usage
 from matching import Probe, Usage, Verdict, judge, lookup, probe_values, tally
 
@@ -15,9 +17,14 @@ async def verify(
 ) -> tuple[list[Verdict], Usage]:
     now = datetime.now(UTC)
     billable = sum(1 for probe in probes if probe.values)
-    await charge(session, buyer, billable, now)
-    hits = await lookup(session, probe_values(probes))
-    verdicts = [judge(probe, hits) for probe in probes]
-    usage = tally(verdicts)
-    await record_usage(session, buyer, endpoint, purpose, usage, now)
+    try:
+        await charge(session, buyer, billable, now)
+        hits = await lookup(session, probe_values(probes))
+        verdicts = [judge(probe, hits) for probe in probes]
+        usage = tally(verdicts)
+        await record_usage(session, buyer, endpoint, purpose, usage, now)
+    except sqlalchemy.exc.DBAPIError as error:
+        # Nothing a verify writes can conflict with anything: a refusal from the store means it
+        # cannot meter, so nothing is answered (and the transaction rolls back: nothing billed).
+        raise StoreUnavailable() from error
     return verdicts, usage
