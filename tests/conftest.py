@@ -9,6 +9,7 @@ never skips.
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,12 +43,9 @@ class Database:
     name: str | None = None  # the PostgreSQL database
 
 
-@pytest.fixture(params=BACKENDS)
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        path = tmp_path / "idcheck.db"
-        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
-        return
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[Database]:
+    """A new PostgreSQL database of its own, dropped afterwards."""
     name = f"idcheck_test_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
     try:
@@ -63,3 +61,22 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "idcheck.db"
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
+        return
+    async with postgres_database() as database:
+        yield database
+
+
+@pytest.fixture
+async def pg_database() -> AsyncIterator[Database]:
+    """PostgreSQL only (several workers): required in CI, where IDCHECK_TEST_POSTGRES_URL is set."""
+    if not POSTGRES_URL:
+        pytest.skip("IDCHECK_TEST_POSTGRES_URL is not set")
+    async with postgres_database() as database:
+        yield database

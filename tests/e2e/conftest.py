@@ -84,7 +84,12 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> str:
 
 
 def start_server(
-    database: Database, workdir: Path, *, tls: bool = False, extra_env: dict[str, str] | None = None
+    database: Database,
+    workdir: Path,
+    *,
+    tls: bool = False,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     env = {
         **os.environ,
@@ -97,7 +102,7 @@ def start_server(
     _run(["admin", "create-org", "root", "--role", "admin"], env, workdir)
     admin_key = _run(["admin", "create-key", "root", "--label", "e2e"], env, workdir)
     port = _free_port()
-    args = [IDCHECK, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    args = [IDCHECK, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     verify: ssl.SSLContext | bool = True
     if tls:
         cert, key = self_signed_certificate(workdir)
