@@ -21,6 +21,7 @@ from app.middleware import BodyLimit, Observer
 from app.models import KeyVersion
 from app.ratelimit import RateLimiter
 from app.routes import admin, datasets, service, usage, verify
+from app.services.privacy import purge
 from app.settings import Settings
 from matching import KeyRing
 
@@ -41,15 +42,17 @@ async def load_keyring(engine: AsyncEngine, master: bytes) -> KeyRing:
 
 
 async def _housekeeping(maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """Every ten minutes (the first a minute after start), forget expired idempotency answers."""
+    """Every ten minutes (the first a minute after start): records past their retention go, and
+    idempotency answers past their time to live."""
     await asyncio.sleep(60)
     while True:
         try:
             async with maker() as session:
-                purged = await purge_expired(session, settings.idempotency_ttl)
+                records = sum((await purge(session)).values())
+                answers = await purge_expired(session, settings.idempotency_ttl)
                 await session.commit()
-            if purged:
-                log.info("purged %d expired idempotency keys", purged)
+            if records or answers:
+                log.info("purged %d expired records, %d idempotency keys", records, answers)
         except Exception as error:  # the store may be down for a while: try again later
             log.warning("housekeeping failed: %s", type(error).__name__)
         await asyncio.sleep(600)
@@ -127,7 +130,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyDigest)
     app.add_middleware(Observer, metrics=metrics)
-    for router in (service.router, admin.router, datasets.router, verify.router, usage.router):
+    routers = (
+        service.router,
+        admin.router,
+        datasets.router,
+        datasets.optouts_router,
+        verify.router,
+        usage.router,
+    )
+    for router in routers:
         # The routers add nothing at inclusion (prefixes, tags and route class are their own), so
         # their routes join the app's as they are: app.routes lists every APIRoute, flat.
         app.router.routes.extend(router.routes)

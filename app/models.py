@@ -55,6 +55,9 @@ class Dataset(Base):
     retention_days: Mapped[int] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     last_upload_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    #: Records removed because their retention ran out, in all, and when that last happened.
+    purged_records: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    last_purge_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
     __table_args__ = (sa.UniqueConstraint("org_id", "name", name="uq_datasets_org_id_name"),)
 

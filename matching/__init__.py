@@ -11,10 +11,12 @@ from matching.index import (
     delete_dataset,
     delete_records,
     keys_in_batch,
+    purge_expired,
     replace_records,
 )
 from matching.keyring import KeyRing
 from matching.lookup import Hits, lookup
+from matching.optouts import add_optouts, count_optouts, optout_values
 from matching.tables import KIND_CODES, signature_index
 from matching.verdicts import (
     Check,
@@ -40,15 +42,19 @@ __all__ = [
     "Usage",
     "UtcDateTime",
     "Verdict",
+    "add_optouts",
+    "count_optouts",
     "dataset_counts",
     "delete_dataset",
     "delete_records",
     "judge",
     "keys_in_batch",
     "lookup",
+    "optout_values",
     "probe_raw",
     "probe_signed",
     "probe_values",
+    "purge_expired",
     "replace_records",
     "signature_index",
     "tally",

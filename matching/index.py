@@ -30,6 +30,7 @@ class IndexedRecord:
 
     record_key: bytes
     updated_at: date
+    expires_on: date  # updated_at + the dataset's retention
     key_version: int
     values: dict[str, bytes]  # kind -> index value
 
@@ -81,6 +82,7 @@ async def replace_records(
             "value": value,
             "holder_org_id": holder_org_id,
             "updated_at": record.updated_at,
+            "expires_on": record.expires_on,
             "batch_id": batch_id,
         }
         for record in records
@@ -130,3 +132,18 @@ async def dataset_counts(session: AsyncSession, dataset_id: UUID) -> DatasetCoun
         signatures=sum(by_kind.values()),
         by_kind={kind: by_kind[kind] for kind in KIND_CODES if by_kind[kind]},
     )
+
+
+async def purge_expired(session: AsyncSession, today: date) -> dict[UUID, int]:
+    """Delete the records whose retention has run out; returns how many, by dataset."""
+    table = signature_index
+    expired = table.c.expires_on <= today
+    counts = await session.execute(
+        sa.select(table.c.dataset_id, sa.func.count(sa.distinct(table.c.record_key)))
+        .where(expired)
+        .group_by(table.c.dataset_id)
+    )
+    purged = {dataset_id: count for dataset_id, count in counts}
+    if purged:
+        await session.execute(sa.delete(table).where(expired))
+    return purged

@@ -8,20 +8,38 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.index import chunks
-from matching.tables import signature_index
+from matching.tables import KIND_CODES, optouts, signature_index
+from signatures import CONTACT_KINDS
 
 #: index value -> {holder organisation: most recent updated_at of its matching records}
 Hits = dict[bytes, dict[UUID, date]]
 
 
-async def lookup(session: AsyncSession, values: Iterable[bytes]) -> Hits:
-    """One query per chunk of values; values nobody holds are absent from the answer."""
+def _opted_out(table: sa.Table) -> sa.Exists:
+    """The record of ``table``'s row has an email or phone signature somebody objected to."""
+    contact = signature_index.alias("contact")
+    return sa.exists().where(
+        contact.c.dataset_id == table.c.dataset_id,
+        contact.c.record_key == table.c.record_key,
+        contact.c.kind.in_([KIND_CODES[kind] for kind in CONTACT_KINDS]),
+        contact.c.value.in_(sa.select(optouts.c.value)),
+    )
+
+
+async def lookup(session: AsyncSession, values: Iterable[bytes], today: date) -> Hits:
+    """One query per chunk of values; values nobody holds are absent from the answer.
+
+    Only live records count: not expired (``expires_on`` after today) and not opted out. Both are
+    decided here, on the stored side, at each lookup: so a deletion, an expiry or an objection
+    takes effect at once, for raw and signed verify alike.
+    """
     table = signature_index
     hits: Hits = {}
     for chunk in chunks(sorted(set(values))):
         rows = await session.execute(
             sa.select(table.c.value, table.c.holder_org_id, sa.func.max(table.c.updated_at))
-            .where(table.c.value.in_(chunk))
+            .where(table.c.value.in_(chunk), table.c.expires_on > today)
+            .where(~_opted_out(table))
             .group_by(table.c.value, table.c.holder_org_id)
         )
         for value, holder, last in rows:

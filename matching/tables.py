@@ -9,7 +9,7 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from matching.base import Base
+from matching.base import Base, UtcDateTime
 from signatures import KINDS
 
 # Stable small codes for the kinds, stored instead of their names.
@@ -28,6 +28,23 @@ signature_index = sa.Table(
     sa.Column("holder_org_id", sa.Uuid, nullable=False),
     sa.Column("updated_at", sa.Date, nullable=False),
     sa.Column("batch_id", sa.Uuid, nullable=False),
+    # updated_at + the dataset's retention: from that day on the record never matches, and the
+    # purge removes it.
+    sa.Column("expires_on", sa.Date, nullable=False),
     # Lookups are equality on `value`, a batch of them per query.
     sa.Index("ix_signature_index_value", "value"),
+    sa.Index("ix_signature_index_expires_on", "expires_on"),
+)
+
+#: Objections (GDPR art. 21): index values of the `email` and `phone` kinds, one per key version.
+#: A record holding one of them in its email or phone signature matches nothing, in any dataset.
+optouts = sa.Table(
+    "optouts",
+    Base.metadata,
+    sa.Column("value", sa.LargeBinary(16), primary_key=True),
+    sa.Column("kind", sa.SmallInteger, nullable=False),
+    sa.Column("key_version", sa.SmallInteger, nullable=False),
+    # Who filed it; none when it came from `idcheck admin optout` on the command line.
+    sa.Column("org_id", sa.Uuid, sa.ForeignKey("orgs.id"), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
 )

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.common import Label, Model, StoredText
 
@@ -58,3 +58,12 @@ class QuotaSet(Model):
 class QuotaOut(BaseModel):
     org_id: UUID
     monthly_records: int | None
+
+
+class OptOut(Model):
+    """A person's objection, raw: normalised by the spec, kept as index values only."""
+
+    email: Annotated[str, StringConstraints(max_length=256)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=256)] | None = None
+    #: The phone's country when it is written nationally (default FR).
+    country: Annotated[str, StringConstraints(max_length=64)] | None = None

@@ -44,6 +44,9 @@ class DatasetDetail(DatasetOut):
     signatures: int
     by_kind: dict[Kind, int]
     last_upload_at: datetime | None
+    #: Records removed because their retention ran out, in all, and the last time it happened.
+    purged_records: int
+    last_purge_at: datetime | None
 
 
 class UploadRecord(Model):
@@ -70,3 +73,19 @@ class DeleteRecords(Model):
 
 class DeleteResult(BaseModel):
     deleted: int
+
+
+class ContactSignatures(Model):
+    email: Signature | None = None
+    phone: Signature | None = None
+
+
+class SignedOptOut(Model):
+    key_version: KeyVersion
+    signatures: ContactSignatures
+
+
+class SignedOptOuts(Model):
+    """Objections a holder received, forwarded as signatures of the email and/or phone."""
+
+    records: Annotated[list[SignedOptOut], Field(min_length=1, max_length=10_000)]

@@ -2,7 +2,13 @@
 
 import click
 
-from app.cli.service import admin_group, migrate_command, serve_command, usage_group
+from app.cli.service import (
+    admin_group,
+    migrate_command,
+    purge_command,
+    serve_command,
+    usage_group,
+)
 from app.cli.sign import sign_command
 from signatures import FIELDS, InvalidValue, check_default_country, check_field
 
@@ -31,7 +37,14 @@ def normalize_command(field: str, value: str, country: str | None, default_count
     click.echo(normalized)
 
 
-for command in (sign_command, serve_command, migrate_command, admin_group, usage_group):
+for command in (
+    sign_command,
+    serve_command,
+    migrate_command,
+    purge_command,
+    admin_group,
+    usage_group,
+):
     cli.add_command(command)
 
 

@@ -251,3 +251,56 @@ def usage_export_command(
     text = _run(work)
     with atomic_text_file(output) as handle:
         handle.write(text)
+
+
+@click.command("purge")
+def purge_command() -> None:
+    """Remove the records whose retention has run out (the server also does it every 10 minutes)."""
+    from app.services.privacy import purge
+
+    async def work(session: "AsyncSession", _: "KeyRing") -> int:
+        return sum((await purge(session)).values())
+
+    click.echo(f"purged {_run(work):,} expired records", err=True)
+
+
+@admin_group.command("optout")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A CSV with an email and/or a phone column (and a country column, if any).",
+)
+def optout_command(path: Path) -> None:
+    """Record objections in bulk; only their index values are kept."""
+    from app.cli.csv_input import map_columns, open_csv
+    from matching import add_optouts, optout_values
+    from signatures import normalize_record
+
+    source = open_csv(path)
+    try:
+        columns = map_columns(source.header, {})
+        if not {"email", "phone"} & set(columns.fields):
+            raise CliError(f"{path}: no email or phone column")
+        wanted = {name: index for name, index in columns.fields.items()
+                  if name in ("email", "phone", "country")}  # fmt: skip
+        rows = [(line, {name: row[i] for name, i in wanted.items()}) for line, row in source.rows()]
+    finally:
+        source.close()
+
+    async def work(session: "AsyncSession", keyring: "KeyRing") -> tuple[int, int]:
+        kept = skipped = 0
+        for _, row in rows:
+            fields = normalize_record(row).fields
+            values = optout_values(fields, keyring)
+            if values:
+                kept += 1
+                await add_optouts(session, None, values)
+            else:
+                skipped += 1
+        return kept, skipped
+
+    kept, skipped = _run(work)
+    click.echo(f"{kept:,} objections recorded, {skipped:,} rows without a valid email or phone",
+               err=True)  # fmt: skip

@@ -8,12 +8,14 @@ from app.auth import AdminPrincipal
 from app.deps import KeyRingDep, SessionDep
 from app.routes import AUTHENTICATED
 from app.services import admin as service
+from app.services.privacy import opt_out_raw
 from app.transaction import TransactionalRoute
 from schemas.admin import (
     KeyCreate,
     KeyCreated,
     KeyList,
     KeyOut,
+    OptOut,
     OrgCreate,
     OrgList,
     OrgOut,
@@ -70,3 +72,12 @@ async def set_quota(
     """A buyer's monthly billable records; a request that would pass it gets 429, unbilled."""
     org = await service.set_quota(session, org_id, body.monthly_records)
     return QuotaOut(org_id=org.id, monthly_records=org.monthly_quota)
+
+
+@router.post("/optouts", operation_id="admin_opt_out", status_code=status.HTTP_204_NO_CONTENT)
+async def opt_out(
+    body: OptOut, admin: AdminPrincipal, session: SessionDep, keyring: KeyRingDep
+) -> Response:
+    """A person's objection: from now on no check on that email or phone matches, anywhere."""
+    await opt_out_raw(session, keyring, admin.org_id, body.email, body.phone, body.country)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

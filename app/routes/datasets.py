@@ -11,6 +11,7 @@ from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.handlers import detail
 from app.routes import AUTHENTICATED
 from app.services import datasets as service
+from app.services.privacy import opt_out_signed
 from app.services.uploads import ingest, ndjson_records, parse_json_body
 from app.transaction import TransactionalRoute
 from schemas.datasets import (
@@ -20,6 +21,7 @@ from schemas.datasets import (
     DatasetOut,
     DeleteRecords,
     DeleteResult,
+    SignedOptOuts,
     UploadBody,
     UploadRecord,
     UploadResult,
@@ -69,6 +71,8 @@ async def get_dataset(
         signatures=counts.signatures,
         by_kind={kind: counts.by_kind.get(kind, 0) for kind in KINDS},
         last_upload_at=dataset.last_upload_at,
+        purged_records=dataset.purged_records,
+        last_purge_at=dataset.last_purge_at,
     )
 
 
@@ -162,3 +166,23 @@ async def delete_records(
     keys = [keyring.record_key(dataset.id, external_id) for external_id in body.external_ids]
     deleted = await service.erase_records(session, dataset, keys)
     return DeleteResult(deleted=deleted)
+
+
+optouts_router = APIRouter(
+    tags=["holders"], route_class=TransactionalRoute, responses=AUTHENTICATED
+)
+
+
+@optouts_router.post(
+    "/v1/optouts", operation_id="holder_opt_out", status_code=status.HTTP_204_NO_CONTENT
+)
+async def forward_optouts(
+    body: SignedOptOuts, holder: HolderPrincipal, session: SessionDep, keyring: KeyRingDep
+) -> Response:
+    """Objections a holder received, as signatures computed locally: they reach every holder."""
+    records = [
+        (record.key_version, record.signatures.model_dump(exclude_none=True))
+        for record in body.records
+    ]
+    await opt_out_signed(session, keyring, holder.org_id, records)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,9 +7,8 @@ on arrival.
 """
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
-from uuid import UUID
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,9 +67,10 @@ async def ndjson_records(
 
 
 class _Checker:
-    def __init__(self, keyring: KeyRing, dataset_id: UUID) -> None:
+    def __init__(self, keyring: KeyRing, dataset: Dataset) -> None:
         self.keyring = keyring
-        self.dataset_id = dataset_id
+        self.dataset_id = dataset.id
+        self.retention = timedelta(days=dataset.retention_days)
         self.today: date = today()
 
     def check(self, index: int, item: UploadRecord | bytes) -> IndexedRecord | list[dict[str, Any]]:
@@ -92,6 +92,7 @@ class _Checker:
         return IndexedRecord(
             record_key=self.keyring.record_key(self.dataset_id, item.external_id),
             updated_at=updated_at,
+            expires_on=updated_at + self.retention,
             key_version=version,
             values={
                 kind: self.keyring.index_value(version, bytes.fromhex(signature))
@@ -153,7 +154,7 @@ async def ingest(
     batch = Batch(dataset_id=dataset.id, api_key_id=uploader.key_id)
     session.add(batch)
     await session.flush()
-    checker = _Checker(keyring, dataset.id)
+    checker = _Checker(keyring, dataset)
     writer = _Writer(session, dataset, batch)
     count = 0
     async for index, item in records:

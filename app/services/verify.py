@@ -19,7 +19,7 @@ async def verify(
     billable = sum(1 for probe in probes if probe.values)
     try:
         await charge(session, buyer, billable, now)
-        hits = await lookup(session, probe_values(probes))
+        hits = await lookup(session, probe_values(probes), now.date())
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
         await record_usage(session, buyer, endpoint, purpose, usage, now)

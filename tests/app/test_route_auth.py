@@ -29,6 +29,8 @@ AUDIENCE: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/admin/orgs/{org_id}/keys"): frozenset({"admin"}),
     ("DELETE", "/v1/admin/keys/{key_id}"): frozenset({"admin"}),
     ("PUT", "/v1/admin/orgs/{org_id}/quota"): frozenset({"admin"}),
+    ("POST", "/v1/admin/optouts"): frozenset({"admin"}),
+    ("POST", "/v1/optouts"): frozenset({"holder"}),
     ("POST", "/v1/datasets"): frozenset({"holder"}),
     ("GET", "/v1/datasets"): frozenset({"holder"}),
     ("GET", "/v1/datasets/{dataset_id}"): frozenset({"holder"}),

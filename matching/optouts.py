@@ -1,0 +1,48 @@
+"""Objections: kept as index values of the email and phone kinds, never as raw values."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from matching.keyring import KeyRing
+from matching.tables import KIND_CODES, optouts
+from signatures import CONTACT_KINDS, sign_fields
+
+
+def optout_values(fields: dict[str, str], keyring: KeyRing) -> list[tuple[str, int, bytes]]:
+    """(kind, key version, index value) of a normalised email and/or phone, every live version."""
+    contact = {name: value for name, value in fields.items() if name in CONTACT_KINDS}
+    values = []
+    for version in keyring.versions:
+        for kind, signature in sign_fields(contact, keyring.signing_key(version)).items():
+            values.append((kind, version, keyring.index_value(version, bytes.fromhex(signature))))
+    return values
+
+
+async def add_optouts(
+    session: AsyncSession, org_id: UUID | None, values: Iterable[tuple[str, int, bytes]]
+) -> int:
+    """Record objections (a repeat is no error); returns how many index values were given."""
+    rows = [
+        {
+            "value": value,
+            "kind": KIND_CODES[kind],
+            "key_version": version,
+            "org_id": org_id,
+            "created_at": datetime.now(UTC),
+        }
+        for kind, version, value in values
+    ]
+    if not rows:
+        return 0
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(insert(optouts).on_conflict_do_nothing(), rows)
+    return len(rows)
+
+
+async def count_optouts(session: AsyncSession) -> int:
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(optouts)) or 0)

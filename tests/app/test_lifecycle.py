@@ -1,0 +1,123 @@
+"""The privacy lifecycle through HTTP: objections, erasure, retention."""
+
+from datetime import timedelta
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from app.services.privacy import purge
+from matching import signature_index
+from signatures import sign_record
+from signatures.dates import today
+from tests.app.conftest import Caller, holder_records, new_dataset, new_org, signing_key, upload
+
+ANNE = {"id": "a", "email": "Anne.Martin@Example.fr", "phone": "06 11 22 33 44",
+        "last_name": "Martin", "first_name": "Anne", "birth_date": "02/03/1980"}  # fmt: skip
+PROBE = {"email": "anne.martin@example.fr", "last_name": "MARTIN"}
+BY_PHONE = {"phone": "+33611223344", "first_name": "anne", "last_name": "martin",
+            "birth_date": "1980-03-02"}  # fmt: skip
+
+
+async def _verdicts(
+    client: httpx.AsyncClient, buyer: Caller, *records: dict[str, str]
+) -> list[str]:
+    answer = await client.post(
+        "/v1/verify", json={"purpose": "p", "records": list(records)}, headers=buyer.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return [result["verdict"] for result in answer.json()["results"]]
+
+
+async def _load(client: httpx.AsyncClient, holder: Caller, **kw: str) -> str:
+    dataset = await new_dataset(client, holder)
+    version, key = await signing_key(client, holder)
+    assert (
+        await upload(client, holder, dataset, holder_records([ANNE], key, version, **kw))
+    ).status_code == 200
+    return dataset
+
+
+async def test_an_opt_out_by_raw_email_stops_every_match_for_every_holder(
+    client: httpx.AsyncClient, admin: Caller, holder: Caller, buyer: Caller
+) -> None:
+    other = await new_org(client, admin, "holder")
+    await _load(client, holder)
+    await _load(client, other)
+    assert await _verdicts(client, buyer, PROBE, BY_PHONE) == ["verified", "verified"]
+    objected = await client.post(
+        "/v1/admin/optouts", json={"email": " ANNE.MARTIN@example.FR "}, headers=admin.headers
+    )
+    assert objected.status_code == 204
+    # Every kind of the record goes silent, whatever the buyer asks with, for both holders.
+    assert await _verdicts(client, buyer, PROBE, BY_PHONE) == ["unverified", "unverified"]
+    # A record uploaded later with that email is suppressed on arrival.
+    late = await new_org(client, admin, "holder")
+    await _load(client, late)
+    assert await _verdicts(client, buyer, PROBE) == ["unverified"]
+    bad = await client.post("/v1/admin/optouts", json={"email": "nope"}, headers=admin.headers)
+    assert bad.status_code == 422
+
+
+async def test_a_holder_forwards_an_objection_as_signatures(
+    client: httpx.AsyncClient, holder: Caller, buyer: Caller
+) -> None:
+    await _load(client, holder)
+    version, key = await signing_key(client, holder)
+    phone = sign_record({"phone": ANNE["phone"]}, key).signatures["phone"]
+    forwarded = await client.post(
+        "/v1/optouts",
+        json={"records": [{"key_version": version, "signatures": {"phone": phone}}]},
+        headers=holder.headers,
+    )
+    assert forwarded.status_code == 204
+    assert await _verdicts(client, buyer, PROBE, BY_PHONE) == ["unverified", "unverified"]
+    unknown = await client.post(
+        "/v1/optouts",
+        json={"records": [{"key_version": 9, "signatures": {"phone": phone}}]},
+        headers=holder.headers,
+    )
+    assert unknown.status_code == 422
+
+
+async def test_erasure_stops_a_match_at_once_and_removes_the_rows(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller, buyer: Caller
+) -> None:
+    dataset = await _load(client, holder)
+    assert await _verdicts(client, buyer, PROBE) == ["verified"]
+    erased = await client.post(
+        f"/v1/datasets/{dataset}/records:delete",
+        json={"external_ids": ["a"]},
+        headers=holder.headers,
+    )
+    assert erased.json() == {"deleted": 1}
+    assert await _verdicts(client, buyer, PROBE) == ["unverified"]
+    async with app.state.sessionmaker() as session:
+        rows = await session.scalar(sa.select(sa.func.count()).select_from(signature_index))
+    assert rows == 0
+
+
+async def test_an_expired_record_stops_matching_before_any_purge(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller, buyer: Caller
+) -> None:
+    dataset = await new_dataset(client, holder, retention_days=30)
+    version, key = await signing_key(client, holder)
+    old = (today() - timedelta(days=30)).isoformat()
+    recent = (today() - timedelta(days=29)).isoformat()
+    bruno = {**ANNE, "id": "b", "email": "bruno@example.fr", "phone": "0611223355"}
+    records = holder_records([ANNE], key, version, updated_at=old) + holder_records(
+        [bruno], key, version, updated_at=recent
+    )
+    assert (await upload(client, holder, dataset, records)).status_code == 200
+    assert await _verdicts(client, buyer, PROBE, {"email": "bruno@example.fr"}) == [
+        "unverified",  # 30 days old with a 30-day retention: gone, though still stored
+        "partial",
+    ]
+    async with app.state.sessionmaker() as session:
+        purged = await purge(session)
+        await session.commit()
+    assert sum(purged.values()) == 1
+    detail = (await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)).json()
+    assert detail["records"] == 1
+    assert detail["purged_records"] == 1
+    assert detail["last_purge_at"] is not None
