@@ -8,54 +8,42 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import handlers
 from app.db import create_engine, create_sessionmaker
 from app.idempotency import BodyDigest, purge_expired
 from app.metrics import Metrics
 from app.middleware import BodyLimit, Observer
-from app.models import KeyVersion
 from app.ratelimit import RateLimiter
 from app.routes import admin, datasets, service, usage, verify
+from app.services.keys import load_keyring
 from app.services.privacy import purge
 from app.settings import Settings
-from matching import KeyRing
 
 log = logging.getLogger("idcheck")
 
 
-async def load_keyring(engine: AsyncEngine, master: bytes) -> KeyRing:
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            sa.select(KeyVersion.version)
-            .where(KeyVersion.retired_at.is_(None))
-            .order_by(KeyVersion.version)
-        )
-        versions = tuple(rows.scalars())
-    if not versions:
-        raise RuntimeError("no signing-key version in the database: run `idcheck migrate`")
-    return KeyRing(master=master, versions=versions, current=versions[-1])
-
-
-async def _housekeeping(maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """Every ten minutes (the first a minute after start): records past their retention go, and
-    idempotency answers past their time to live."""
-    await asyncio.sleep(60)
+async def _housekeeping(app: FastAPI, settings: Settings) -> None:
+    """Every 30 s, the key ring is read again (a rotation by another worker or the command line
+    reaches this one); every ten minutes, records past their retention go, and idempotency
+    answers past their time to live."""
+    rounds = 0
     while True:
+        await asyncio.sleep(30)
+        rounds += 1
         try:
-            async with maker() as session:
-                records = sum((await purge(session)).values())
-                answers = await purge_expired(session, settings.idempotency_ttl)
-                await session.commit()
-            if records or answers:
-                log.info("purged %d expired records, %d idempotency keys", records, answers)
+            app.state.keyring = await load_keyring(app.state.engine, settings.master_secret)
+            if rounds % 20 == 2:  # the first a minute after start
+                async with app.state.sessionmaker() as session:
+                    records = sum((await purge(session)).values())
+                    answers = await purge_expired(session, settings.idempotency_ttl)
+                    await session.commit()
+                if records or answers:
+                    log.info("purged %d expired records, %d idempotency keys", records, answers)
         except Exception as error:  # the store may be down for a while: try again later
             log.warning("housekeeping failed: %s", type(error).__name__)
-        await asyncio.sleep(600)
 
 
 def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
@@ -97,9 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         try:
+            app.state.engine = engine
             app.state.keyring = await load_keyring(engine, settings.master_secret)
             app.state.sessionmaker = create_sessionmaker(engine)
-            housekeeping = asyncio.create_task(_housekeeping(app.state.sessionmaker, settings))
+            housekeeping = asyncio.create_task(_housekeeping(app, settings))
             try:
                 yield
             finally:

@@ -151,3 +151,30 @@ class IdempotencyRecord(Base):
     status: Mapped[int] = mapped_column(sa.SmallInteger)
     response: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what: never a raw value, only ids, an action and counts."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    #: The acting organisation and key; none for the command line on the server.
+    org_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, default=None)
+    key_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, default=None)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    object_type: Mapped[str | None] = mapped_column(sa.String(20), default=None)
+    object_id: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    #: The dataset concerned, so that its holder sees the entry.
+    dataset_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, default=None)
+    #: A verify's usage event, so that the holders it credited see the entry.
+    event_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, default=None)
+    counts: Mapped[dict[str, int]] = mapped_column(sa.JSON, default=dict)
+
+    __table_args__ = (
+        sa.Index("ix_audit_events_at", "at"),
+        sa.Index("ix_audit_events_org_id", "org_id"),
+        sa.Index("ix_audit_events_dataset_id", "dataset_id"),
+        sa.Index("ix_audit_events_event_id", "event_id"),
+    )

@@ -67,3 +67,43 @@ class OptOut(Model):
     phone: Annotated[str, StringConstraints(max_length=256)] | None = None
     #: The phone's country when it is written nationally (default FR).
     country: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class KeyVersionDataset(BaseModel):
+    id: UUID
+    name: str
+    holder: str
+    records: int
+
+
+class KeyVersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    retired_at: datetime | None
+    current: bool
+    datasets: list[KeyVersionDataset]
+
+
+class KeyVersionList(BaseModel):
+    versions: list[KeyVersionOut]
+
+
+class KeyVersionCreated(BaseModel):
+    version: int
+
+
+class AuditEntry(BaseModel):
+    id: UUID
+    at: datetime
+    org_id: UUID | None
+    key_id: UUID | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    dataset_id: UUID | None
+    event_id: UUID | None
+    counts: dict[str, int]
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditEntry]

@@ -163,7 +163,7 @@ async def _with_session(
     settings: Settings, work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]"
 ) -> T:
     from app.db import create_engine, create_sessionmaker
-    from app.main import load_keyring
+    from app.services.keys import load_keyring
 
     engine = create_engine(settings)
     try:
@@ -197,7 +197,11 @@ def create_org_command(name: str, role: str) -> None:
     from app.services.admin import create_org
 
     async def work(session: "AsyncSession", _: "KeyRing") -> str:
-        return str((await create_org(session, name.strip(), role)).id)
+        from app.audit import audit
+
+        org = await create_org(session, name.strip(), role)
+        await audit(session, None, "org.create", object_type="org", object_id=org.id)
+        return str(org.id)
 
     click.echo(_run(work))
 
@@ -210,7 +214,10 @@ def create_key_command(org: str, label: str | None) -> None:
     from app.services.admin import create_key, find_org
 
     async def work(session: "AsyncSession", keyring: "KeyRing") -> str:
-        _, key = await create_key(session, keyring, await find_org(session, org), label)
+        from app.audit import audit
+
+        api_key, key = await create_key(session, keyring, await find_org(session, org), label)
+        await audit(session, None, "key.create", object_type="key", object_id=api_key.id)
         return key
 
     click.echo(_run(work))
@@ -274,6 +281,7 @@ def purge_command() -> None:
 )
 def optout_command(path: Path) -> None:
     """Record objections in bulk; only their index values are kept."""
+    from app.audit import audit
     from app.cli.csv_input import map_columns, open_csv
     from matching import add_optouts, optout_values
     from signatures import normalize_record
@@ -299,8 +307,42 @@ def optout_command(path: Path) -> None:
                 await add_optouts(session, None, values)
             else:
                 skipped += 1
+        await audit(session, None, "optout.bulk", records=kept, skipped=skipped)
         return kept, skipped
 
     kept, skipped = _run(work)
     click.echo(f"{kept:,} objections recorded, {skipped:,} rows without a valid email or phone",
                err=True)  # fmt: skip
+
+
+@admin_group.command("rotate-signing-key")
+def rotate_command() -> None:
+    """Make signing-key version n+1 current; prints it. Running servers see it within 30 s."""
+    from app.audit import audit
+    from app.services.keys import rotate
+
+    async def work(session: "AsyncSession", _: "KeyRing") -> int:
+        version = (await rotate(session)).version
+        await audit(
+            session, None, "key_version.rotate", object_type="key_version", object_id=version
+        )
+        return version
+
+    click.echo(_run(work))
+
+
+@admin_group.command("retire-signing-key")
+@click.argument("version", type=click.IntRange(min=1))
+def retire_command(version: int) -> None:
+    """Retire a version that is not current and signs no live record."""
+    from app.audit import audit
+    from app.services.keys import retire
+
+    async def work(session: "AsyncSession", _: "KeyRing") -> None:
+        await retire(session, version)
+        await audit(
+            session, None, "key_version.retire", object_type="key_version", object_id=version
+        )
+
+    _run(work)
+    click.echo(f"version {version} retired", err=True)

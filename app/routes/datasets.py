@@ -1,19 +1,23 @@
 """Holders: datasets, record uploads (JSON or streamed NDJSON), erasure."""
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
+from app.audit import audit
 from app.auth import HolderPrincipal
 from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.handlers import detail
 from app.routes import AUTHENTICATED
+from app.services import auditlog
 from app.services import datasets as service
 from app.services.privacy import opt_out_signed
 from app.services.uploads import ingest, ndjson_records, parse_json_body
 from app.transaction import TransactionalRoute
+from schemas.admin import AuditLog
 from schemas.datasets import (
     DatasetCreate,
     DatasetDetail,
@@ -43,6 +47,7 @@ async def create_dataset(
     dataset = await service.create_dataset(
         session, holder, body.name, body.legal_basis, body.retention_days
     )
+    await audit(session, holder, "dataset.create", dataset_id=dataset.id)
     return DatasetOut.model_validate(dataset, from_attributes=True)
 
 
@@ -84,7 +89,9 @@ async def delete_dataset(
 ) -> Response:
     """Every signature of the dataset is gone."""
     dataset = await service.owned_dataset(session, holder, dataset_id)
+    counts = await service.counts(session, dataset)
     await service.remove_dataset(session, dataset)
+    await audit(session, holder, "dataset.delete", dataset_id=dataset_id, records=counts.records)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -144,6 +151,16 @@ async def upload_records(
     )
     metrics.uploads.inc()
     metrics.signatures_stored.inc(signatures)
+    await audit(
+        session,
+        holder,
+        "records.upload",
+        object_type="batch",
+        object_id=batch.id,
+        dataset_id=dataset.id,
+        records=batch.records,
+        signatures=signatures,
+    )
     return UploadResult(upserted=batch.records, batch_id=batch.id)
 
 
@@ -165,6 +182,14 @@ async def delete_records(
     dataset = await service.owned_dataset(session, holder, dataset_id)
     keys = [keyring.record_key(dataset.id, external_id) for external_id in body.external_ids]
     deleted = await service.erase_records(session, dataset, keys)
+    await audit(
+        session,
+        holder,
+        "records.delete",
+        dataset_id=dataset.id,
+        requested=len(body.external_ids),
+        deleted=deleted,
+    )
     return DeleteResult(deleted=deleted)
 
 
@@ -184,5 +209,17 @@ async def forward_optouts(
         (record.key_version, record.signatures.model_dump(exclude_none=True))
         for record in body.records
     ]
-    await opt_out_signed(session, keyring, holder.org_id, records)
+    values = await opt_out_signed(session, keyring, holder.org_id, records)
+    await audit(session, holder, "optout.forward", records=len(records), index_values=values)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@optouts_router.get("/v1/audit", operation_id="holder_audit")
+async def holder_audit(
+    holder: HolderPrincipal,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditLog:
+    """What concerns this holder: its own actions, its datasets, and the verify requests its data
+    answered (their counts, not who asked)."""
+    return AuditLog(entries=await auditlog.holder_entries(session, holder.org_id, limit))

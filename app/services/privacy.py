@@ -6,6 +6,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import audit
 from app.errors import InvalidInput
 from app.handlers import detail
 from app.models import Dataset
@@ -68,4 +69,5 @@ async def purge(session: AsyncSession) -> dict[UUID, int]:
             .where(Dataset.id == dataset_id)
             .values(purged_records=Dataset.purged_records + count, last_purge_at=now)
         )
+        await audit(session, None, "records.purge", dataset_id=dataset_id, purged=count)
     return purged

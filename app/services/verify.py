@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import audit
 from app.auth import Principal
 from app.errors import StoreUnavailable
 from app.metering import charge, record_usage
@@ -22,7 +23,16 @@ async def verify(
         hits = await lookup(session, probe_values(probes), now.date())
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
-        await record_usage(session, buyer, endpoint, purpose, usage, now)
+        event = await record_usage(session, buyer, endpoint, purpose, usage, now)
+        await audit(
+            session,
+            buyer,
+            f"verify.{endpoint}",
+            event_id=event.id,
+            records=usage.records,
+            billable_records=usage.billable_records,
+            matched_records=usage.matched_records,
+        )
     except sqlalchemy.exc.DBAPIError as error:
         # Nothing a verify writes can conflict with anything: a refusal from the store means it
         # cannot meter, so nothing is answered (and the transaction rolls back: nothing billed).

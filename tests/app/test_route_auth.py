@@ -31,6 +31,11 @@ AUDIENCE: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/admin/orgs/{org_id}/quota"): frozenset({"admin"}),
     ("POST", "/v1/admin/optouts"): frozenset({"admin"}),
     ("POST", "/v1/optouts"): frozenset({"holder"}),
+    ("GET", "/v1/admin/key-versions"): frozenset({"admin"}),
+    ("POST", "/v1/admin/key-versions"): frozenset({"admin"}),
+    ("DELETE", "/v1/admin/key-versions/{version}"): frozenset({"admin"}),
+    ("GET", "/v1/admin/audit"): frozenset({"admin"}),
+    ("GET", "/v1/audit"): frozenset({"holder"}),
     ("POST", "/v1/datasets"): frozenset({"holder"}),
     ("GET", "/v1/datasets"): frozenset({"holder"}),
     ("GET", "/v1/datasets/{dataset_id}"): frozenset({"holder"}),
@@ -63,7 +68,9 @@ async def test_every_route_checks_the_key_and_the_role(
     endpoints = _endpoints(app)
     assert set(endpoints) == set(AUDIENCE), "a route without a declared audience, or a stale one"
     for method, path in endpoints:
-        url = path.format(org_id=uuid.uuid4(), key_id=uuid.uuid4(), dataset_id=uuid.uuid4())
+        url = path.format(
+            org_id=uuid.uuid4(), key_id=uuid.uuid4(), dataset_id=uuid.uuid4(), version=999
+        )
         audience = AUDIENCE[(method, path)]
         anonymous = await client.request(method, url, json={})
         if audience == PUBLIC:

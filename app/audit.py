@@ -1,0 +1,38 @@
+"""The audit log: one entry per admin action, upload, deletion, objection and verify.
+
+Entries hold ids, an action and counts, never a raw value. They are written in the request's
+transaction: an action that did not happen leaves no entry, and one that did always has one.
+"""
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.models import AuditEvent
+
+
+async def audit(
+    session: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: UUID | int | str | None = None,
+    dataset_id: UUID | None = None,
+    event_id: UUID | None = None,
+    **counts: int,
+) -> None:
+    session.add(
+        AuditEvent(
+            org_id=actor.org_id if actor else None,
+            key_id=actor.key_id if actor else None,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id) if object_id is not None else None,
+            dataset_id=dataset_id,
+            event_id=event_id,
+            counts=counts,
+        )
+    )
+    await session.flush()

@@ -1,0 +1,64 @@
+"""Reading the audit log: everything for admins; for a holder, what concerns it."""
+
+from datetime import UTC, date, datetime, time
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import AuditEvent, Dataset, UsageCredit
+from schemas.admin import AuditEntry
+
+
+async def entries(
+    session: AsyncSession,
+    *,
+    org_id: UUID | None = None,
+    action: str | None = None,
+    dataset_id: UUID | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    query = sa.select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)
+    if org_id is not None:
+        query = query.where(AuditEvent.org_id == org_id)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if dataset_id is not None:
+        query = query.where(AuditEvent.dataset_id == dataset_id)
+    if start is not None:
+        query = query.where(AuditEvent.at >= datetime.combine(start, time(), UTC))
+    if end is not None:
+        query = query.where(AuditEvent.at < datetime.combine(end, time(), UTC))
+    return [
+        AuditEntry.model_validate(e, from_attributes=True) for e in await session.scalars(query)
+    ]
+
+
+async def holder_entries(
+    session: AsyncSession, holder_id: UUID, limit: int = 100
+) -> list[AuditEntry]:
+    """Its own actions, anything about its datasets, and the verify requests its data answered:
+    those with their counts only, not who asked (buyers stay unnamed to holders)."""
+    own_datasets = sa.select(Dataset.id).where(Dataset.org_id == holder_id)
+    answered = sa.select(UsageCredit.event_id).where(UsageCredit.holder_org_id == holder_id)
+    query = (
+        sa.select(AuditEvent)
+        .where(
+            sa.or_(
+                AuditEvent.org_id == holder_id,
+                AuditEvent.dataset_id.in_(own_datasets),
+                AuditEvent.event_id.in_(answered),
+            )
+        )
+        .order_by(AuditEvent.at.desc())
+        .limit(limit)
+    )
+    found = []
+    for event in await session.scalars(query):
+        entry = AuditEntry.model_validate(event, from_attributes=True)
+        if event.org_id != holder_id:
+            entry = entry.model_copy(update={"org_id": None, "key_id": None})
+        found.append(entry)
+    return found
