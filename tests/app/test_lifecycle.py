@@ -121,3 +121,77 @@ async def test_an_expired_record_stops_matching_before_any_purge(
     assert detail["records"] == 1
     assert detail["purged_records"] == 1
     assert detail["last_purge_at"] is not None
+
+
+async def test_after_a_rotation_old_and_new_signatures_match_and_a_re_signed_record_counts_once(
+    client: httpx.AsyncClient, admin: Caller, holder: Caller, buyer: Caller
+) -> None:
+    other = await new_org(client, admin, "holder")
+    dataset = await _load(client, holder)  # signed with version 1
+    rotated = await client.post("/v1/admin/key-versions", json={}, headers=admin.headers)
+    assert rotated.status_code == 201
+    assert rotated.json() == {"version": 2}
+    version, key = await signing_key(client, other)
+    assert version == 2
+    await _load(client, other)  # the same person, signed with version 2 by another holder
+    answer = await client.post(
+        "/v1/verify", json={"purpose": "p", "records": [PROBE]}, headers=buyer.headers
+    )
+    assert answer.json()["results"][0]["checks"]["email_name"]["sources"] == 2
+    # The first holder re-signs its record with version 2: still one source for it.
+    resigned = holder_records([ANNE], key, version)
+    assert (await upload(client, holder, dataset, resigned)).status_code == 200
+    answer = await client.post(
+        "/v1/verify", json={"purpose": "p", "records": [PROBE]}, headers=buyer.headers
+    )
+    assert answer.json()["results"][0]["checks"]["email_name"]["sources"] == 2
+    report = (await client.get("/v1/admin/key-versions", headers=admin.headers)).json()
+    assert [(v["version"], v["current"], len(v["datasets"])) for v in report["versions"]] == [
+        (1, False, 0),
+        (2, True, 2),
+    ]
+    current = await client.delete("/v1/admin/key-versions/2", headers=admin.headers)
+    assert current.status_code == 409
+    retired = await client.delete("/v1/admin/key-versions/1", headers=admin.headers)
+    assert retired.status_code == 204
+    stale = holder_records([ANNE], (await signing_key(client, holder))[1], 1)
+    assert (await upload(client, holder, dataset, stale)).status_code == 422  # version 1 is gone
+
+
+async def test_a_version_still_in_use_cannot_be_retired(
+    client: httpx.AsyncClient, admin: Caller, holder: Caller
+) -> None:
+    await _load(client, holder)
+    await client.post("/v1/admin/key-versions", json={}, headers=admin.headers)
+    in_use = await client.delete("/v1/admin/key-versions/1", headers=admin.headers)
+    assert in_use.status_code == 409
+    assert "live signatures" in in_use.json()["error"]["message"]
+
+
+async def test_the_audit_log_says_who_did_what_and_shows_holders_their_part(
+    client: httpx.AsyncClient, admin: Caller, holder: Caller, buyer: Caller
+) -> None:
+    other = await new_org(client, admin, "holder")
+    dataset = await _load(client, holder)
+    await _verdicts(client, buyer, PROBE, {"email": "x@example.fr"})
+    await client.post(f"/v1/datasets/{dataset}/records:delete", json={"external_ids": ["a"]},
+                      headers=holder.headers)  # fmt: skip
+    log = (await client.get("/v1/admin/audit", headers=admin.headers)).json()["entries"]
+    actions = [entry["action"] for entry in log]
+    assert actions[:3] == ["records.delete", "verify.raw", "records.upload"]
+    assert "org.create" in actions
+    assert "key.create" in actions
+    verify = log[1]
+    assert verify["org_id"] == buyer.org_id
+    assert verify["counts"] == {"records": 2, "billable_records": 2, "matched_records": 1}
+    upload_entry = log[2]
+    assert upload_entry["dataset_id"] == dataset
+    assert upload_entry["counts"] == {"records": 1, "signatures": 5}
+    only_buyer = await client.get(f"/v1/admin/audit?org_id={buyer.org_id}", headers=admin.headers)
+    assert {e["action"] for e in only_buyer.json()["entries"]} == {"verify.raw"}
+    theirs = (await client.get("/v1/audit", headers=holder.headers)).json()["entries"]
+    seen = {entry["action"]: entry for entry in theirs}
+    assert set(seen) == {"records.delete", "verify.raw", "records.upload", "dataset.create"}
+    assert seen["verify.raw"]["org_id"] is None  # the buyer stays unnamed
+    assert seen["verify.raw"]["counts"]["matched_records"] == 1
+    assert (await client.get("/v1/audit", headers=other.headers)).json()["entries"] == []

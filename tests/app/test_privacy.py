@@ -1,5 +1,6 @@
-"""No raw data at rest: sentinel values go in through every door, then the whole database and the
-logs are scanned for them, raw, normalised, as client-sent signatures, hex or bytes."""
+"""No raw data at rest: sentinel values go in through every door (uploads, verifies, objections,
+and so the audit log), then the whole database and the logs are scanned for them, raw, normalised,
+as client-sent signatures, hex or bytes."""
 
 import asyncio
 import logging
@@ -24,11 +25,20 @@ SENTINEL = {
     "birth_date": "07/07/1977",
 }
 EXTERNAL_ID = "sentinel-holder-id-0042@crm.example"
+OBJECTION = {"email": "Objecting.Sentinel@Opt-Out.example", "phone": "07 66 55 44 33"}
 
 
 def _needles(signatures: list[str]) -> list[bytes]:
     normalized = normalize_record(SENTINEL).fields
-    texts = [*SENTINEL.values(), *normalized.values(), EXTERNAL_ID, *signatures]
+    objection = normalize_record(OBJECTION).fields
+    texts = [
+        *SENTINEL.values(),
+        *normalized.values(),
+        *OBJECTION.values(),
+        *objection.values(),
+        EXTERNAL_ID,
+        *signatures,
+    ]
     needles = [text.encode() for text in texts if len(text) >= 8]
     needles += [bytes.fromhex(signature) for signature in signatures]
     return needles
@@ -55,6 +65,7 @@ async def test_nothing_raw_is_stored_or_logged(
     app: FastAPI,
     database: Database,
     client: httpx.AsyncClient,
+    admin: Caller,
     holder: Caller,
     buyer: Caller,
     caplog: pytest.LogCaptureFixture,
@@ -93,11 +104,25 @@ async def test_nothing_raw_is_stored_or_logged(
         headers=holder.headers,
     )
     assert refused.status_code == 422
+    objected = await client.post("/v1/admin/optouts", json=OBJECTION, headers=admin.headers)
+    assert objected.status_code == 204
+    forwarded_phone = sign_record({"phone": "06 55 44 33 22"}, key).signatures["phone"]
+    forwarded = await client.post(
+        "/v1/optouts",
+        json={"records": [{"key_version": version, "signatures": {"phone": forwarded_phone}}]},
+        headers=holder.headers,
+    )
+    assert forwarded.status_code == 204
+    audit_log = await client.get("/v1/admin/audit?limit=1000", headers=admin.headers)
+    assert {"optout.add", "optout.forward", "verify.raw", "records.upload"} <= {
+        entry["action"] for entry in audit_log.json()["entries"]
+    }
     stored = await _database_bytes(app, database)
     logs = caplog.text.encode()
-    signatures = [*holder_signatures.values(), *buyer_signatures.values()]
+    signatures = [*holder_signatures.values(), *buyer_signatures.values(), forwarded_phone]
     for needle in _needles(signatures):
         assert needle not in stored, needle
         assert needle not in logs, needle
         assert needle not in refused.content, needle
+        assert needle not in audit_log.content, needle
     assert len(stored) > 10_000
