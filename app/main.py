@@ -64,12 +64,18 @@ def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
         components = schema["components"]["schemas"]
         for name in ("VerifyRequest", "SignedVerifyRequest"):
             components[name]["properties"]["records"]["maxItems"] = settings.max_verify_records
-        upload = schema["paths"]["/v1/datasets/{dataset_id}/records"]["post"]["requestBody"]
-        body = upload["content"]["application/json"]["schema"]
-        body["properties"]["records"]["maxItems"] = settings.max_batch_records
         keyring = getattr(app.state, "keyring", None)
+        records = [components["SignedRecord"]]
+        for path in (
+            "/v1/datasets/{dataset_id}",
+            "/v1/datasets/{dataset_id}/snapshots/{snapshot_id}",
+        ):
+            upload = schema["paths"][f"{path}/records"]["post"]["requestBody"]
+            body = upload["content"]["application/json"]["schema"]
+            body["properties"]["records"]["maxItems"] = settings.max_batch_records
+            records.append(body["$defs"]["UploadRecord"])
         if keyring is not None:
-            for record in (components["SignedRecord"], body["$defs"]["UploadRecord"]):
+            for record in records:
                 record["properties"]["key_version"]["enum"] = list(keyring.versions)
         return schema
 

@@ -15,7 +15,7 @@ from app.metrics import Metrics
 access_log = logging.getLogger("idcheck.access")
 error_log = logging.getLogger("idcheck")
 
-UPLOAD_PATH: Final = re.compile(r"/v1/datasets/[^/]+/records")
+UPLOAD_PATH: Final = re.compile(r"/v1/datasets/[^/]+(/snapshots/[^/]+)?/records")
 
 
 async def _send_error(send: Send, error: IdcheckError) -> None:

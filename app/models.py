@@ -178,3 +178,16 @@ class AuditEvent(Base):
         sa.Index("ix_audit_events_dataset_id", "dataset_id"),
         sa.Index("ix_audit_events_event_id", "event_id"),
     )
+
+
+class Snapshot(Base):
+    """A dataset's replacement, uploaded apart and swapped in at once (or aborted)."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("datasets.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open|committed|aborted
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)  # swapped in, once committed

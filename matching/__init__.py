@@ -6,13 +6,16 @@ The only package that knows the signature tables. Depends on `signatures`, never
 from matching.base import Base, UtcDateTime
 from matching.index import (
     DatasetCounts,
+    Destination,
     IndexedRecord,
     dataset_counts,
     delete_dataset,
     delete_records,
+    drop_snapshot,
     keys_in_batch,
     purge_expired,
     replace_records,
+    swap_in_snapshot,
 )
 from matching.keyring import KeyRing
 from matching.lookup import Hits, lookup
@@ -35,6 +38,7 @@ __all__ = [
     "Base",
     "Check",
     "DatasetCounts",
+    "Destination",
     "Hits",
     "IndexedRecord",
     "KeyRing",
@@ -47,6 +51,7 @@ __all__ = [
     "dataset_counts",
     "delete_dataset",
     "delete_records",
+    "drop_snapshot",
     "judge",
     "keys_in_batch",
     "lookup",
@@ -57,5 +62,6 @@ __all__ = [
     "purge_expired",
     "replace_records",
     "signature_index",
+    "swap_in_snapshot",
     "tally",
 ]

@@ -11,7 +11,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.tables import KIND_CODES, KIND_NAMES, signature_index
+from matching.tables import KIND_CODES, KIND_NAMES, signature_index, snapshot_index
 
 # Values per IN (...) list: well under SQLite's 32,766 bound variables and asyncpg's 32,767.
 CHUNK: Final = 1000
@@ -42,16 +42,37 @@ class DatasetCounts:
     by_kind: dict[str, int]
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Where a batch goes: the live index of a dataset, or one of its open snapshots."""
+
+    dataset_id: UUID
+    snapshot_id: UUID | None = None
+
+    @property
+    def table(self) -> sa.Table:
+        return signature_index if self.snapshot_id is None else snapshot_index
+
+    def scope(self) -> sa.ColumnElement[bool]:
+        if self.snapshot_id is None:
+            return signature_index.c.dataset_id == self.dataset_id
+        return snapshot_index.c.snapshot_id == self.snapshot_id
+
+    def columns(self) -> dict[str, UUID]:
+        extra = {} if self.snapshot_id is None else {"snapshot_id": self.snapshot_id}
+        return {"dataset_id": self.dataset_id, **extra}
+
+
 async def keys_in_batch(
-    session: AsyncSession, dataset_id: UUID, batch_id: UUID, keys: Sequence[bytes]
+    session: AsyncSession, destination: Destination, batch_id: UUID, keys: Sequence[bytes]
 ) -> set[bytes]:
     """Which of ``keys`` this batch has already written: a repeat inside one batch is an error."""
     found: set[bytes] = set()
-    table = signature_index
+    table = destination.table
     for chunk in chunks(keys):
         rows = await session.execute(
             sa.select(table.c.record_key)
-            .where(table.c.dataset_id == dataset_id, table.c.batch_id == batch_id)
+            .where(destination.scope(), table.c.batch_id == batch_id)
             .where(table.c.record_key.in_(chunk))
             .distinct()
         )
@@ -62,20 +83,20 @@ async def keys_in_batch(
 async def replace_records(
     session: AsyncSession,
     *,
-    dataset_id: UUID,
+    destination: Destination,
     holder_org_id: UUID,
     batch_id: UUID,
     records: Sequence[IndexedRecord],
 ) -> None:
-    """Write ``records``, replacing every signature their keys had in the dataset before."""
-    table = signature_index
+    """Write ``records``, replacing every signature their keys had in the destination before."""
+    table = destination.table
     for chunk in chunks([record.record_key for record in records]):
         await session.execute(
-            sa.delete(table).where(table.c.dataset_id == dataset_id, table.c.record_key.in_(chunk))
+            sa.delete(table).where(destination.scope(), table.c.record_key.in_(chunk))
         )
     rows = [
         {
-            "dataset_id": dataset_id,
+            **destination.columns(),
             "record_key": record.record_key,
             "kind": KIND_CODES[kind],
             "key_version": record.key_version,
@@ -109,6 +130,37 @@ async def delete_records(session: AsyncSession, dataset_id: UUID, keys: Sequence
 async def delete_dataset(session: AsyncSession, dataset_id: UUID) -> None:
     await session.execute(
         sa.delete(signature_index).where(signature_index.c.dataset_id == dataset_id)
+    )
+    await session.execute(
+        sa.delete(snapshot_index).where(snapshot_index.c.dataset_id == dataset_id)
+    )
+
+
+_COPIED = ("record_key", "kind", "dataset_id", "key_version", "value", "holder_org_id",
+           "updated_at", "batch_id", "expires_on")  # fmt: skip
+
+
+async def swap_in_snapshot(session: AsyncSession, dataset_id: UUID, snapshot_id: UUID) -> int:
+    """The snapshot becomes the dataset, in the caller's one transaction: a reader sees the old
+    rows or the new ones, never a mix and never none. Returns the records swapped in."""
+    staged = snapshot_index.c.snapshot_id == snapshot_id
+    records = await session.scalar(
+        sa.select(sa.func.count(sa.distinct(snapshot_index.c.record_key))).where(staged)
+    )
+    await session.execute(
+        sa.delete(signature_index).where(signature_index.c.dataset_id == dataset_id)
+    )
+    columns = [snapshot_index.c[name] for name in _COPIED]
+    await session.execute(
+        sa.insert(signature_index).from_select(list(_COPIED), sa.select(*columns).where(staged))
+    )
+    await session.execute(sa.delete(snapshot_index).where(staged))
+    return records or 0
+
+
+async def drop_snapshot(session: AsyncSession, snapshot_id: UUID) -> None:
+    await session.execute(
+        sa.delete(snapshot_index).where(snapshot_index.c.snapshot_id == snapshot_id)
     )
 
 

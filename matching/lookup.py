@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Final
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -10,6 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from matching.index import chunks
 from matching.tables import KIND_CODES, optouts, signature_index
 from signatures import CONTACT_KINDS
+
+#: Values per query. A verify of 1,000 records (6 kinds, 2 key versions) fits in one statement,
+#: and one statement sees one state of the index: a snapshot swapped in meanwhile shows whole or
+#: not at all. (Under SQLite's bound of 32,766 variables.)
+LOOKUP_CHUNK: Final = 30_000
 
 #: index value -> {holder organisation: most recent updated_at of its matching records}
 Hits = dict[bytes, dict[UUID, date]]
@@ -35,7 +41,7 @@ async def lookup(session: AsyncSession, values: Iterable[bytes], today: date) ->
     """
     table = signature_index
     hits: Hits = {}
-    for chunk in chunks(sorted(set(values))):
+    for chunk in chunks(sorted(set(values)), LOOKUP_CHUNK):
         rows = await session.execute(
             sa.select(table.c.value, table.c.holder_org_id, sa.func.max(table.c.updated_at))
             .where(table.c.value.in_(chunk), table.c.expires_on > today)

@@ -36,6 +36,23 @@ signature_index = sa.Table(
     sa.Index("ix_signature_index_expires_on", "expires_on"),
 )
 
+#: A dataset's replacement while it is being uploaded: the same rows as the index, kept apart
+#: until the snapshot is committed (then swapped in, in one transaction) or aborted.
+snapshot_index = sa.Table(
+    "snapshot_index",
+    Base.metadata,
+    sa.Column("snapshot_id", sa.Uuid, sa.ForeignKey("snapshots.id"), primary_key=True),
+    sa.Column("record_key", sa.LargeBinary(16), primary_key=True),
+    sa.Column("kind", sa.SmallInteger, primary_key=True),
+    sa.Column("dataset_id", sa.Uuid, nullable=False),
+    sa.Column("key_version", sa.SmallInteger, nullable=False),
+    sa.Column("value", sa.LargeBinary(16), nullable=False),
+    sa.Column("holder_org_id", sa.Uuid, nullable=False),
+    sa.Column("updated_at", sa.Date, nullable=False),
+    sa.Column("batch_id", sa.Uuid, nullable=False),
+    sa.Column("expires_on", sa.Date, nullable=False),
+)
+
 #: Objections (GDPR art. 21): index values of the `email` and `phone` kinds, one per key version.
 #: A record holding one of them in its email or phone signature matches nothing, in any dataset.
 optouts = sa.Table(

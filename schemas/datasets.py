@@ -89,3 +89,13 @@ class SignedOptOuts(Model):
     """Objections a holder received, forwarded as signatures of the email and/or phone."""
 
     records: Annotated[list[SignedOptOut], Field(min_length=1, max_length=10_000)]
+
+
+class SnapshotOut(BaseModel):
+    id: UUID
+    dataset_id: UUID
+    status: Literal["open", "committed", "aborted"]
+    created_at: datetime
+    closed_at: datetime | None
+    #: Records swapped in, once committed.
+    records: int

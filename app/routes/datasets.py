@@ -5,18 +5,23 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import audit
-from app.auth import HolderPrincipal
+from app.auth import HolderPrincipal, Principal
 from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.handlers import detail
+from app.metrics import Metrics
+from app.models import Dataset
 from app.routes import AUTHENTICATED
-from app.services import auditlog
+from app.services import auditlog, snapshots
 from app.services import datasets as service
 from app.services.privacy import opt_out_signed
 from app.services.uploads import ingest, ndjson_records, parse_json_body
+from app.settings import Settings
 from app.transaction import TransactionalRoute
+from matching import KeyRing
 from schemas.admin import AuditLog
 from schemas.datasets import (
     DatasetCreate,
@@ -26,6 +31,7 @@ from schemas.datasets import (
     DeleteRecords,
     DeleteResult,
     SignedOptOuts,
+    SnapshotOut,
     UploadBody,
     UploadRecord,
     UploadResult,
@@ -105,31 +111,25 @@ async def _ndjson(request: Request, limit: int) -> AsyncIterator[tuple[int, Uplo
         yield index, line
 
 
-@router.post(
-    "/{dataset_id}/records",
-    operation_id="upload_records",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": UploadBody.model_json_schema()},
-            },
-            "description": 'JSON {"records": [R, ...]}, or NDJSON (application/x-ndjson): one R '
-            "a line, streamed.",
-        }
-    },
-)
-async def upload_records(
-    dataset_id: UUID,
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": UploadBody.model_json_schema()}},
+        "description": 'JSON {"records": [R, ...]}, or NDJSON (application/x-ndjson): one R '
+        "a line, streamed.",
+    }
+}
+
+
+async def _upload(
     request: Request,
-    holder: HolderPrincipal,
-    session: SessionDep,
-    keyring: KeyRingDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
+    session: AsyncSession,
+    holder: Principal,
+    dataset: Dataset,
+    services: tuple[KeyRing, Settings, Metrics],
+    snapshot_id: UUID | None = None,
 ) -> UploadResult:
-    """A batch of records as signatures; one invalid record rejects the whole batch (422)."""
-    dataset = await service.owned_dataset(session, holder, dataset_id)
+    keyring, settings, metrics = services
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     records: AsyncIterator[tuple[int, UploadRecord | bytes]]
     if media_type in JSON_TYPES:
@@ -147,14 +147,20 @@ async def upload_records(
     else:
         raise UnsupportedMediaType("send application/json or application/x-ndjson")
     batch, signatures = await ingest(
-        session, keyring, dataset, holder, records, max_records=settings.max_batch_records
+        session,
+        keyring,
+        dataset,
+        holder,
+        records,
+        max_records=settings.max_batch_records,
+        snapshot_id=snapshot_id,
     )
     metrics.uploads.inc()
     metrics.signatures_stored.inc(signatures)
     await audit(
         session,
         holder,
-        "records.upload",
+        "records.upload" if snapshot_id is None else "snapshot.upload",
         object_type="batch",
         object_id=batch.id,
         dataset_id=dataset.id,
@@ -162,6 +168,97 @@ async def upload_records(
         signatures=signatures,
     )
     return UploadResult(upserted=batch.records, batch_id=batch.id)
+
+
+@router.post("/{dataset_id}/records", operation_id="upload_records", openapi_extra=UPLOAD_BODY)
+async def upload_records(
+    dataset_id: UUID,
+    request: Request,
+    holder: HolderPrincipal,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+) -> UploadResult:
+    """A batch of records as signatures; one invalid record rejects the whole batch (422)."""
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    return await _upload(request, session, holder, dataset, (keyring, settings, metrics))
+
+
+@router.post(
+    "/{dataset_id}/snapshots", operation_id="open_snapshot", status_code=status.HTTP_201_CREATED
+)
+async def open_snapshot(
+    dataset_id: UUID, holder: HolderPrincipal, session: SessionDep
+) -> SnapshotOut:
+    """Open a replacement of the dataset: upload batches into it, then commit (or abort) it."""
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    snapshot = await snapshots.open_snapshot(session, dataset)
+    await audit(session, holder, "snapshot.open", object_type="snapshot", object_id=snapshot.id,
+                dataset_id=dataset.id)  # fmt: skip
+    return SnapshotOut.model_validate(snapshot, from_attributes=True)
+
+
+@router.get("/{dataset_id}/snapshots/{snapshot_id}", operation_id="get_snapshot")
+async def get_snapshot(
+    dataset_id: UUID, snapshot_id: UUID, holder: HolderPrincipal, session: SessionDep
+) -> SnapshotOut:
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id)
+    return SnapshotOut.model_validate(snapshot, from_attributes=True)
+
+
+@router.post(
+    "/{dataset_id}/snapshots/{snapshot_id}/records",
+    operation_id="upload_snapshot_records",
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload_snapshot_records(
+    dataset_id: UUID,
+    snapshot_id: UUID,
+    request: Request,
+    holder: HolderPrincipal,
+    session: SessionDep,
+    keyring: KeyRingDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+) -> UploadResult:
+    """A batch into an open snapshot; the live dataset is untouched until the commit."""
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
+    services = (keyring, settings, metrics)
+    return await _upload(request, session, holder, dataset, services, snapshot.id)
+
+
+@router.post("/{dataset_id}/snapshots/{snapshot_id}/commit", operation_id="commit_snapshot")
+async def commit_snapshot(
+    dataset_id: UUID, snapshot_id: UUID, holder: HolderPrincipal, session: SessionDep
+) -> SnapshotOut:
+    """The snapshot replaces the dataset at once: verify sees the old data or the new, never a
+    mix and never an empty dataset."""
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
+    await snapshots.commit_snapshot(session, dataset, snapshot)
+    await audit(session, holder, "snapshot.commit", object_type="snapshot", object_id=snapshot.id,
+                dataset_id=dataset.id, records=snapshot.records)  # fmt: skip
+    return SnapshotOut.model_validate(snapshot, from_attributes=True)
+
+
+@router.delete(
+    "/{dataset_id}/snapshots/{snapshot_id}",
+    operation_id="abort_snapshot",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+async def abort_snapshot(
+    dataset_id: UUID, snapshot_id: UUID, holder: HolderPrincipal, session: SessionDep
+) -> Response:
+    """Drop an open snapshot and everything uploaded into it."""
+    dataset = await service.owned_dataset(session, holder, dataset_id)
+    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
+    await snapshots.abort_snapshot(session, snapshot)
+    await audit(session, holder, "snapshot.abort", object_type="snapshot", object_id=snapshot.id,
+                dataset_id=dataset.id)  # fmt: skip
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{dataset_id}/records:delete", operation_id="delete_records")

@@ -9,6 +9,7 @@ on arrival.
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
+from uuid import UUID
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from app.auth import Principal
 from app.errors import InvalidInput
 from app.handlers import detail, validation_details
 from app.models import Batch, Dataset
-from matching import IndexedRecord, KeyRing, keys_in_batch, replace_records
+from matching import Destination, IndexedRecord, KeyRing, keys_in_batch, replace_records
 from matching.index import CHUNK
 from schemas.datasets import UploadBody, UploadRecord
 from signatures.dates import today
@@ -104,8 +105,11 @@ class _Checker:
 class _Writer:
     """Writes chunks of checked records; after the first error it only keeps checking."""
 
-    def __init__(self, session: AsyncSession, dataset: Dataset, batch: Batch) -> None:
+    def __init__(
+        self, session: AsyncSession, dataset: Dataset, destination: Destination, batch: Batch
+    ) -> None:
         self.session, self.dataset, self.batch = session, dataset, batch
+        self.destination = destination
         self.pending: list[tuple[int, IndexedRecord]] = []
         self.details: list[dict[str, Any]] = []
         self.written = 0
@@ -121,7 +125,7 @@ class _Writer:
         if not chunk:
             return
         keys = [record.record_key for _, record in chunk]
-        seen = await keys_in_batch(self.session, self.dataset.id, self.batch.id, keys)
+        seen = await keys_in_batch(self.session, self.destination, self.batch.id, keys)
         for index, record in chunk:
             if record.record_key in seen:
                 self.details.append(
@@ -132,7 +136,7 @@ class _Writer:
             return
         await replace_records(
             self.session,
-            dataset_id=self.dataset.id,
+            destination=self.destination,
             holder_org_id=self.dataset.org_id,
             batch_id=self.batch.id,
             records=[record for _, record in chunk],
@@ -149,13 +153,15 @@ async def ingest(
     records: AsyncIterator[tuple[int, UploadRecord | bytes]],
     *,
     max_records: int,
+    snapshot_id: UUID | None = None,
 ) -> tuple[Batch, int]:
-    """Write a batch; returns it and the number of signatures written."""
+    """Write a batch, to the dataset or into one of its open snapshots; returns the batch and
+    the number of signatures written."""
     batch = Batch(dataset_id=dataset.id, api_key_id=uploader.key_id)
     session.add(batch)
     await session.flush()
     checker = _Checker(keyring, dataset)
-    writer = _Writer(session, dataset, batch)
+    writer = _Writer(session, dataset, Destination(dataset.id, snapshot_id), batch)
     count = 0
     async for index, item in records:
         count += 1
@@ -179,6 +185,7 @@ async def ingest(
     if count == 0:
         raise InvalidInput("the batch holds no record", details=[detail(("records",), "empty")])
     batch.records = writer.written
-    dataset.last_upload_at = datetime.now(UTC)
+    if snapshot_id is None:
+        dataset.last_upload_at = datetime.now(UTC)
     await session.flush()
     return batch, writer.signatures

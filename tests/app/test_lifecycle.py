@@ -195,3 +195,57 @@ async def test_the_audit_log_says_who_did_what_and_shows_holders_their_part(
     assert seen["verify.raw"]["org_id"] is None  # the buyer stays unnamed
     assert seen["verify.raw"]["counts"]["matched_records"] == 1
     assert (await client.get("/v1/audit", headers=other.headers)).json()["entries"] == []
+
+
+def _people(prefix: str, count: int) -> list[dict[str, str]]:
+    return [
+        {"id": f"{prefix}{n}", "email": f"{prefix}{n}@example.fr", "last_name": f"Nom{prefix}"}
+        for n in range(count)
+    ]
+
+
+async def test_a_snapshot_replaces_a_dataset_at_commit_and_an_abort_leaves_it_alone(
+    client: httpx.AsyncClient, holder: Caller, buyer: Caller
+) -> None:
+    dataset = await new_dataset(client, holder)
+    version, key = await signing_key(client, holder)
+    await upload(client, holder, dataset, holder_records(_people("old", 3), key, version))
+    probes = [{"email": f"{p}@example.fr"} for p in ("old0", "new0")]
+    opened = await client.post(f"/v1/datasets/{dataset}/snapshots", json={}, headers=holder.headers)
+    assert opened.status_code == 201
+    snapshot = opened.json()["id"]
+    second = await client.post(f"/v1/datasets/{dataset}/snapshots", json={}, headers=holder.headers)
+    assert second.status_code == 409
+    staged = await client.post(
+        f"/v1/datasets/{dataset}/snapshots/{snapshot}/records",
+        json={"records": holder_records(_people("new", 4), key, version)},
+        headers=holder.headers,
+    )
+    assert staged.json()["upserted"] == 4
+    assert await _verdicts(client, buyer, *probes) == ["partial", "unverified"]  # not yet
+    committed = await client.post(
+        f"/v1/datasets/{dataset}/snapshots/{snapshot}/commit", json={}, headers=holder.headers
+    )
+    assert committed.json()["status"] == "committed"
+    assert committed.json()["records"] == 4
+    assert await _verdicts(client, buyer, *probes) == ["unverified", "partial"]
+    detail = (await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)).json()
+    assert detail["records"] == 4
+    again = await client.post(
+        f"/v1/datasets/{dataset}/snapshots/{snapshot}/commit", json={}, headers=holder.headers
+    )
+    assert again.status_code == 409
+    aborted = (await client.post(f"/v1/datasets/{dataset}/snapshots", json={},
+                                 headers=holder.headers)).json()["id"]  # fmt: skip
+    await client.post(
+        f"/v1/datasets/{dataset}/snapshots/{aborted}/records",
+        json={"records": holder_records(_people("gone", 2), key, version)},
+        headers=holder.headers,
+    )
+    dropped = await client.delete(
+        f"/v1/datasets/{dataset}/snapshots/{aborted}", headers=holder.headers
+    )
+    assert dropped.status_code == 204
+    assert await _verdicts(client, buyer, {"email": "gone0@example.fr"}, *probes) == [
+        "unverified", "unverified", "partial",
+    ]  # fmt: skip

@@ -36,6 +36,11 @@ AUDIENCE: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/v1/admin/key-versions/{version}"): frozenset({"admin"}),
     ("GET", "/v1/admin/audit"): frozenset({"admin"}),
     ("GET", "/v1/audit"): frozenset({"holder"}),
+    ("POST", "/v1/datasets/{dataset_id}/snapshots"): frozenset({"holder"}),
+    ("GET", "/v1/datasets/{dataset_id}/snapshots/{snapshot_id}"): frozenset({"holder"}),
+    ("POST", "/v1/datasets/{dataset_id}/snapshots/{snapshot_id}/records"): frozenset({"holder"}),
+    ("POST", "/v1/datasets/{dataset_id}/snapshots/{snapshot_id}/commit"): frozenset({"holder"}),
+    ("DELETE", "/v1/datasets/{dataset_id}/snapshots/{snapshot_id}"): frozenset({"holder"}),
     ("POST", "/v1/datasets"): frozenset({"holder"}),
     ("GET", "/v1/datasets"): frozenset({"holder"}),
     ("GET", "/v1/datasets/{dataset_id}"): frozenset({"holder"}),
@@ -69,7 +74,11 @@ async def test_every_route_checks_the_key_and_the_role(
     assert set(endpoints) == set(AUDIENCE), "a route without a declared audience, or a stale one"
     for method, path in endpoints:
         url = path.format(
-            org_id=uuid.uuid4(), key_id=uuid.uuid4(), dataset_id=uuid.uuid4(), version=999
+            org_id=uuid.uuid4(),
+            key_id=uuid.uuid4(),
+            dataset_id=uuid.uuid4(),
+            snapshot_id=uuid.uuid4(),
+            version=999,
         )
         audience = AUDIENCE[(method, path)]
         anonymous = await client.request(method, url, json={})

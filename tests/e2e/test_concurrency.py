@@ -188,8 +188,11 @@ def test_a_quota_holds_exactly_under_concurrent_load(
 ) -> None:
     with busy_server.client() as client:
         org_id, buyer = _org(client, busy_server.admin_key, "buyer", "Quota")
-        quota = client.put(f"/v1/admin/orgs/{org_id}/quota", json={"monthly_records": 37},
-                           headers=_auth(busy_server.admin_key))  # fmt: skip
+        quota = client.put(
+            f"/v1/admin/orgs/{org_id}/quota",
+            json={"monthly_records": 37},
+            headers=_auth(busy_server.admin_key),
+        )
         assert quota.status_code == 200
 
     async def load() -> list[int]:
@@ -224,11 +227,13 @@ def test_clients_that_hang_up_leave_no_open_transaction_and_no_partial_usage(
             # Half of them hang up in the middle of the body, half right after sending it all.
             connection.sendall(head + (body[: len(body) // 2] if n % 2 else body))
     time.sleep(3)
-    idle = asyncio.run(_database_rows(
-        database,
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
-        "AND state LIKE 'idle in transaction%'",
-    ))  # fmt: skip
+    idle = asyncio.run(
+        _database_rows(
+            database,
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state LIKE 'idle in transaction%'",
+        )
+    )
     assert idle[0]["n"] == 0
     events = asyncio.run(
         _database_rows(
@@ -243,3 +248,69 @@ def test_clients_that_hang_up_leave_no_open_transaction_and_no_partial_usage(
     )
     assert events[0]["n"] <= 15  # the ones whose body arrived whole may have been answered
     assert events[0]["billed"] == counted[0]["billed"] == events[0]["n"] * 500
+
+
+def test_a_verify_loop_never_sees_a_mix_or_an_empty_dataset_during_a_snapshot_commit(
+    busy_server: Server,
+) -> None:
+    def people(prefix: str) -> list[dict[str, str]]:
+        return [{"email": f"{prefix}{n}@example.fr", "last_name": "Nom"} for n in range(3000)]
+
+    with busy_server.client() as client:
+        holder = _org(client, busy_server.admin_key, "holder", "Snapshots")[1]
+        buyer = _org(client, busy_server.admin_key, "buyer", "Looping")[1]
+        signed = client.get("/v1/signing-key", headers=_auth(holder)).json()
+        key, version = bytes.fromhex(signed["key"]), signed["version"]
+
+        def records(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "external_id": row["email"],
+                    "updated_at": "2026-06-01",
+                    "key_version": version,
+                    "signatures": sign_record(row, key).signatures,
+                }
+                for row in rows
+            ]
+
+        dataset = client.post(
+            "/v1/datasets", json={"name": "s", "legal_basis": "contract"}, headers=_auth(holder)
+        ).json()["id"]
+        base = f"/v1/datasets/{dataset}"
+        client.post(
+            f"{base}/records", json={"records": records(people("old"))}, headers=_auth(holder)
+        )
+        snapshot = client.post(f"{base}/snapshots", json={}, headers=_auth(holder)).json()["id"]
+        staged = client.post(
+            f"{base}/snapshots/{snapshot}/records",
+            json={"records": records(people("new"))},
+            headers=_auth(holder),
+        )
+        assert staged.status_code == 200
+    probes = people("old")[:200] + people("new")[:200]
+    seen: Counter[tuple[int, int]] = Counter()
+    stop = threading.Event()
+
+    def loop() -> None:
+        with busy_server.client() as client:
+            while not stop.is_set():
+                answer = client.post(
+                    "/v1/verify", json={"purpose": "loop", "records": probes}, headers=_auth(buyer)
+                )
+                verdicts = [r["verdict"] != "unverified" for r in answer.json()["results"]]
+                seen[(sum(verdicts[:200]), sum(verdicts[200:]))] += 1
+
+    loops = [threading.Thread(target=loop) for _ in range(3)]
+    for thread in loops:
+        thread.start()
+    time.sleep(1.0)
+    with busy_server.client() as client:
+        committed = client.post(
+            f"{base}/snapshots/{snapshot}/commit", json={}, headers=_auth(holder)
+        )
+        assert committed.status_code == 200
+    time.sleep(1.0)
+    stop.set()
+    for thread in loops:
+        thread.join(timeout=60)
+    assert set(seen) == {(200, 0), (0, 200)}, seen  # the old data, then the new: nothing else

@@ -1,0 +1,49 @@
+"""Snapshots: a holder replaces a dataset without a gap. Batches go into the snapshot apart from
+the live rows; the commit swaps them in within one transaction; an abort drops them."""
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.models import Dataset, Snapshot
+from matching import drop_snapshot, swap_in_snapshot
+
+
+async def open_snapshot(session: AsyncSession, dataset: Dataset) -> Snapshot:
+    already = await session.scalar(
+        sa.select(Snapshot.id).where(Snapshot.dataset_id == dataset.id, Snapshot.status == "open")
+    )
+    if already is not None:
+        raise Conflict(f"snapshot {already} of this dataset is still open: commit or abort it")
+    snapshot = Snapshot(dataset_id=dataset.id)
+    session.add(snapshot)
+    await session.flush()
+    return snapshot
+
+
+async def owned_snapshot(
+    session: AsyncSession, dataset: Dataset, snapshot_id: UUID, *, open_only: bool = False
+) -> Snapshot:
+    snapshot = await session.get(Snapshot, snapshot_id)
+    if snapshot is None or snapshot.dataset_id != dataset.id:
+        raise NotFound("no such snapshot")
+    if open_only and snapshot.status != "open":
+        raise Conflict(f"this snapshot is {snapshot.status}")
+    return snapshot
+
+
+async def commit_snapshot(session: AsyncSession, dataset: Dataset, snapshot: Snapshot) -> None:
+    now = datetime.now(UTC)
+    snapshot.records = await swap_in_snapshot(session, dataset.id, snapshot.id)
+    snapshot.status, snapshot.closed_at = "committed", now
+    dataset.last_upload_at = now
+    await session.flush()
+
+
+async def abort_snapshot(session: AsyncSession, snapshot: Snapshot) -> None:
+    await drop_snapshot(session, snapshot.id)
+    snapshot.status, snapshot.closed_at = "aborted", datetime.now(UTC)
+    await session.flush()
