@@ -102,3 +102,27 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
         assert refused.stderr.startswith("Error: database: ")
         assert refused.stderr.count("\n") == 1
         assert "s3cret" not in refused.stderr
+
+
+def test_lifecycle_commands_on_the_embedded_default(tmp_path: Path) -> None:
+    objections = tmp_path / "objections.csv"
+    objections.write_text(
+        "Courriel;Téléphone\nanne@example.fr;\n;06 11 22 33 44\nnope;12\n", "utf-8"
+    )
+    done = _run(["admin", "optout", "--file", str(objections)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 objections recorded, 1 rows without a valid email or phone" in done.stderr
+    rotated = _run(["admin", "rotate-signing-key"], tmp_path)
+    assert (rotated.returncode, rotated.stdout) == (0, "2\n")
+    retired = _run(["admin", "retire-signing-key", "1"], tmp_path)
+    assert retired.returncode == 0, retired.stderr
+    current = _run(["admin", "retire-signing-key", "2"], tmp_path)
+    assert current.returncode == 1
+    assert "current version" in current.stderr
+    purged = _run(["purge"], tmp_path)
+    assert (purged.returncode, purged.stderr) == (0, "purged 0 expired records\n")
+    no_column = tmp_path / "names.csv"
+    no_column.write_text("Nom\nDupont\n", "utf-8")
+    refused = _run(["admin", "optout", "--file", str(no_column)], tmp_path)
+    assert refused.returncode == 1
+    assert "no email or phone column" in refused.stderr
