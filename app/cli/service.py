@@ -332,7 +332,7 @@ def rotate_command() -> None:
 
 
 @admin_group.command("retire-signing-key")
-@click.argument("version", type=click.IntRange(min=1))
+@click.argument("version", type=click.IntRange(1, 32767))
 def retire_command(version: int) -> None:
     """Retire a version that is not current and signs no live record."""
     from app.audit import audit

@@ -13,6 +13,7 @@ _MEANINGS = {
     413: "Body too large",
     415: "Unsupported content type",
     422: "Invalid input: details name the record index and field",
+    429: "Too many requests for this key, or over the monthly quota (see Retry-After)",
     503: "The store is unavailable: nothing answered, nothing billed",
 }
 
@@ -25,4 +26,4 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 #: What every authenticated route may answer besides its success.
-AUTHENTICATED = error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503)
+AUTHENTICATED = error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
@@ -140,7 +140,10 @@ async def rotate_signing_key(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 async def retire_key_version(
-    request: Request, version: int, admin: AdminPrincipal, session: SessionDep
+    request: Request,
+    version: Annotated[int, Path(ge=1, le=32767)],
+    admin: AdminPrincipal,
+    session: SessionDep,
 ) -> Response:
     """A version that is not current and signs no live record: no longer accepted or used."""
     await keys.retire(session, version)
