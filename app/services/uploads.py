@@ -19,6 +19,7 @@ from app.errors import InvalidInput
 from app.handlers import detail, validation_details
 from app.models import Batch, Dataset
 from matching import Destination, IndexedRecord, KeyRing, keys_in_batch, replace_records
+from matching.bulk import BulkLoad
 from matching.index import CHUNK
 from schemas.datasets import UploadBody, UploadRecord
 from signatures.dates import today
@@ -103,13 +104,23 @@ class _Checker:
 
 
 class _Writer:
-    """Writes chunks of checked records; after the first error it only keeps checking."""
+    """Writes chunks of checked records; after the first error it only keeps checking.
+
+    On PostgreSQL the chunks go to a staging table by COPY and are merged at the end (a repeated
+    external_id is found there); on SQLite each chunk replaces its records at once.
+    """
 
     def __init__(
-        self, session: AsyncSession, dataset: Dataset, destination: Destination, batch: Batch
+        self,
+        session: AsyncSession,
+        dataset: Dataset,
+        destination: Destination,
+        batch: Batch,
+        bulk: BulkLoad | None,
     ) -> None:
         self.session, self.dataset, self.batch = session, dataset, batch
         self.destination = destination
+        self.bulk = bulk
         self.pending: list[tuple[int, IndexedRecord]] = []
         self.details: list[dict[str, Any]] = []
         self.written = 0
@@ -122,7 +133,11 @@ class _Writer:
 
     async def flush(self) -> None:
         chunk, self.pending = self.pending, []
-        if not chunk:
+        if not chunk or (self.bulk is not None and self.details):
+            return
+        if self.bulk is not None:
+            await self.bulk.copy(chunk)
+            self._count(chunk)
             return
         keys = [record.record_key for _, record in chunk]
         seen = await keys_in_batch(self.session, self.destination, self.batch.id, keys)
@@ -141,8 +156,22 @@ class _Writer:
             batch_id=self.batch.id,
             records=[record for _, record in chunk],
         )
+        self._count(chunk)
+
+    def _count(self, chunk: list[tuple[int, IndexedRecord]]) -> None:
         self.written += len(chunk)
         self.signatures += sum(len(record.values) for _, record in chunk)
+
+    async def finish(self) -> None:
+        await self.flush()
+        if self.bulk is None or self.details:
+            return
+        for index in await self.bulk.repeated():
+            self.details.append(
+                detail(("records", index, "external_id"), "appears twice in this batch")
+            )
+        if not self.details:
+            await self.bulk.merge(self.dataset.org_id, self.batch.id)
 
 
 async def ingest(
@@ -161,7 +190,12 @@ async def ingest(
     session.add(batch)
     await session.flush()
     checker = _Checker(keyring, dataset)
-    writer = _Writer(session, dataset, Destination(dataset.id, snapshot_id), batch)
+    destination = Destination(dataset.id, snapshot_id)
+    bulk = None
+    if session.get_bind().dialect.name == "postgresql":
+        bulk = BulkLoad(session, destination)
+        await bulk.start()
+    writer = _Writer(session, dataset, destination, batch, bulk)
     count = 0
     async for index, item in records:
         count += 1
@@ -177,7 +211,7 @@ async def ingest(
             await writer.add(index, checked)
         if len(writer.details) >= MAX_DETAILS:
             break
-    await writer.flush()
+    await writer.finish()
     if writer.details:
         raise InvalidInput(
             "the batch is not valid; nothing was written", details=writer.details[:MAX_DETAILS]
