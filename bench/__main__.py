@@ -1,13 +1,19 @@
-"""python -m bench sign [--rows N]: idcheck beside the machine's raw limits, as JSON and a table."""
+"""idcheck beside the machine's raw limits, in one run, as JSON and a table.
+
+python -m bench --scale small [--workers 2]   # the service on PostgreSQL (bench/service.py)
+python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
+"""
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from bench.service import run
 from bench.sign import bench_sign
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -30,17 +36,33 @@ def _table(title: str, report: dict[str, Any]) -> Table:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--scale", choices=["small", "large"], default="small")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "IDCHECK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a server where the benchmark may create and drop its own database",
+    )
+    parser.add_argument("--workdir", type=Path, default=OUT)
+    commands = parser.add_subparsers(dest="command")
     sign = commands.add_parser("sign", help="idcheck sign on a generated French customer file")
     sign.add_argument("--rows", type=int, default=1_000_000)
-    sign.add_argument("--workdir", type=Path, default=OUT)
     args = parser.parse_args()
-    report = bench_sign(args.rows, args.workdir)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    (args.workdir / "sign.json").write_text(json.dumps(report, indent=2) + "\n")
+    if args.command == "sign":
+        report = bench_sign(args.rows, args.workdir)
+        title, name = f"idcheck sign, {args.rows:,} rows", "sign.json"
+    else:
+        report = run(args.scale, args.workers, args.postgres_url, args.workdir)
+        title, name = f"idcheck against raw limits, scale {args.scale}", f"{args.scale}.json"
+    (args.workdir / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
-    Console().print(_table(f"idcheck sign, {args.rows:,} rows", report))
+    Console().print(_table(title, report))
 
 
 if __name__ == "__main__":
