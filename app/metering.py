@@ -1,12 +1,18 @@
 """Metering: each verify request is one usage event, with a credit per holder that confirmed.
 
-All of it happens in the request's transaction, committed before the response leaves: the quota
-counter is raised first (a conditional UPDATE that serialises a buyer's concurrent requests on one
-row, across every worker), then the event and its credits are written. Over quota, the request
-fails with 429 and the transaction rolls back: nothing billed.
+All of it happens in the request's transaction, committed before the response leaves. For a
+buyer with a quota, the month's counter is raised first (a conditional UPDATE that serialises that
+buyer's concurrent requests on one row, across every worker); then the event and its credits are
+written. Over quota, the request fails with 429 and the transaction rolls back: nothing billed.
+
+Buyers without a quota keep no counter, so their requests never wait for each other. Setting a
+quota counts the month so far from the events; each verify reads the quota under a shared row lock
+(PostgreSQL), so the quota's UPDATE waits for the verifies in flight and counts them too.
 """
 
 from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,27 +34,47 @@ def seconds_to_next_month(moment: datetime) -> int:
     return int((datetime(year, month, 1, tzinfo=UTC) - moment).total_seconds()) + 1
 
 
-async def charge(session: AsyncSession, buyer: Principal, billable: int, now: datetime) -> None:
-    """Count ``billable`` records against the buyer's month, or refuse if its quota would break."""
-    if billable == 0:
-        return
-    month = month_of(now)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _billed_in(buyer_id: UUID, month: str) -> sa.ScalarSelect[Any]:
+    """What the events say a buyer was billed in a month."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(UsageEvent.billable_records), 0))
+        .where(UsageEvent.buyer_org_id == buyer_id, UsageEvent.month == month)
+        .scalar_subquery()
+    )
+
+
+async def count_month(session: AsyncSession, buyer_id: UUID, month: str, *, reset: bool) -> None:
+    """Make sure the buyer's counter for ``month`` exists, counted from the events."""
+    if reset:
+        await session.execute(
+            sa.delete(UsageMonth).where(
+                UsageMonth.buyer_org_id == buyer_id, UsageMonth.month == month
+            )
+        )
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(
         insert(UsageMonth)
-        .values(buyer_org_id=buyer.org_id, month=month, billable_records=0)
+        .values(buyer_org_id=buyer_id, month=month, billable_records=_billed_in(buyer_id, month))
         .on_conflict_do_nothing()
     )
-    quota = await session.scalar(sa.select(Org.monthly_quota).where(Org.id == buyer.org_id))
+
+
+async def charge(session: AsyncSession, buyer: Principal, billable: int, now: datetime) -> None:
+    """Count ``billable`` records against the buyer's month, or refuse if its quota would break."""
+    quota = await session.scalar(
+        sa.select(Org.monthly_quota).where(Org.id == buyer.org_id).with_for_update(read=True)
+    )
+    if billable == 0 or quota is None:
+        return
+    month = month_of(now)
+    await count_month(session, buyer.org_id, month, reset=False)
     counter = UsageMonth.billable_records
     raise_counter = (
         sa.update(UsageMonth)
         .where(UsageMonth.buyer_org_id == buyer.org_id, UsageMonth.month == month)
         .values(billable_records=counter + billable)
     )
-    if quota is not None:
-        raise_counter = raise_counter.where(counter + billable <= quota)
+    raise_counter = raise_counter.where(counter + billable <= quota)
     result = await session.execute(raise_counter.execution_options(synchronize_session=False))
     if result.rowcount == 0:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
         raise TooManyRequests(

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import make_key
 from app.errors import Conflict, InvalidInput, NotFound
+from app.metering import count_month, month_of
 from app.models import ApiKey, Org
 from matching import KeyRing
 
@@ -76,5 +77,7 @@ async def set_quota(session: AsyncSession, org_id: UUID, monthly_records: int | 
             details=[{"index": None, "field": "org_id", "message": f"a {org.role}, not a buyer"}],
         )
     org.monthly_quota = monthly_records
-    await session.flush()
+    await session.flush()  # the row lock: verifies in flight finish first, new ones wait
+    if monthly_records is not None:
+        await count_month(session, org.id, month_of(datetime.now(UTC)), reset=True)
     return org

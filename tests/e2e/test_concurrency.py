@@ -213,7 +213,11 @@ def test_clients_that_hang_up_leave_no_open_transaction_and_no_partial_usage(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        buyer = _org(client, busy_server.admin_key, "buyer", "Hang-up")[1]
+        org_id, buyer = _org(client, busy_server.admin_key, "buyer", "Hang-up")
+        quota = {"monthly_records": 10**9}  # so that the month's counter is kept, and checked
+        client.put(
+            f"/v1/admin/orgs/{org_id}/quota", json=quota, headers=_auth(busy_server.admin_key)
+        )
     parts = urlsplit(busy_server.url)
     body = (
         '{"purpose": "x", "records": [' + ",".join(['{"email": "anne@example.fr"}'] * 500) + "]}"
