@@ -16,21 +16,29 @@ from signatures import KINDS
 KIND_CODES: Final[dict[str, int]] = {kind: code for code, kind in enumerate(KINDS, start=1)}
 KIND_NAMES: Final[dict[int, str]] = {code: kind for kind, code in KIND_CODES.items()}
 
+
+def _signature_columns() -> list[sa.Column[object]]:
+    """What a signature row holds besides its keys, wherever it is kept."""
+    return [
+        sa.Column("key_version", sa.SmallInteger, nullable=False),
+        sa.Column("value", sa.LargeBinary(16), nullable=False),
+        # Denormalised from the dataset so that a lookup reads this table alone.
+        sa.Column("holder_org_id", sa.Uuid, nullable=False),
+        sa.Column("updated_at", sa.Date, nullable=False),
+        sa.Column("batch_id", sa.Uuid, nullable=False),
+        # updated_at + the dataset's retention: from that day on the record never matches, and
+        # the purge removes it.
+        sa.Column("expires_on", sa.Date, nullable=False),
+    ]
+
+
 signature_index = sa.Table(
     "signature_index",
     Base.metadata,
     sa.Column("dataset_id", sa.Uuid, sa.ForeignKey("datasets.id"), primary_key=True),
     sa.Column("record_key", sa.LargeBinary(16), primary_key=True),
     sa.Column("kind", sa.SmallInteger, primary_key=True),
-    sa.Column("key_version", sa.SmallInteger, nullable=False),
-    sa.Column("value", sa.LargeBinary(16), nullable=False),
-    # Denormalised from the dataset so that a lookup reads this table alone.
-    sa.Column("holder_org_id", sa.Uuid, nullable=False),
-    sa.Column("updated_at", sa.Date, nullable=False),
-    sa.Column("batch_id", sa.Uuid, nullable=False),
-    # updated_at + the dataset's retention: from that day on the record never matches, and the
-    # purge removes it.
-    sa.Column("expires_on", sa.Date, nullable=False),
+    *_signature_columns(),
     # Lookups are equality on `value`, a batch of them per query (= ANY of an array). A b-tree,
     # not a hash index: it is as fast for equality on 16 random bytes, and only a b-tree can
     # carry the other columns a lookup reads (INCLUDE, PostgreSQL), which makes the lookup an
@@ -58,12 +66,7 @@ snapshot_index = sa.Table(
     sa.Column("record_key", sa.LargeBinary(16), primary_key=True),
     sa.Column("kind", sa.SmallInteger, primary_key=True),
     sa.Column("dataset_id", sa.Uuid, nullable=False),
-    sa.Column("key_version", sa.SmallInteger, nullable=False),
-    sa.Column("value", sa.LargeBinary(16), nullable=False),
-    sa.Column("holder_org_id", sa.Uuid, nullable=False),
-    sa.Column("updated_at", sa.Date, nullable=False),
-    sa.Column("batch_id", sa.Uuid, nullable=False),
-    sa.Column("expires_on", sa.Date, nullable=False),
+    *_signature_columns(),
 )
 
 #: Objections (GDPR art. 21): index values of the `email` and `phone` kinds, one per key version.
