@@ -67,15 +67,19 @@ async def charge(session: AsyncSession, buyer: Principal, billable: int, now: da
     if billable == 0 or quota is None:
         return
     month = month_of(now)
-    await count_month(session, buyer.org_id, month, reset=False)
     counter = UsageMonth.billable_records
     raise_counter = (
         sa.update(UsageMonth)
         .where(UsageMonth.buyer_org_id == buyer.org_id, UsageMonth.month == month)
+        .where(counter + billable <= quota)
         .values(billable_records=counter + billable)
+        .execution_options(synchronize_session=False)
     )
-    raise_counter = raise_counter.where(counter + billable <= quota)
-    result = await session.execute(raise_counter.execution_options(synchronize_session=False))
+    result = await session.execute(raise_counter)
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+        # Over quota, or the month's first charge: only then are the events counted.
+        await count_month(session, buyer.org_id, month, reset=False)
+        result = await session.execute(raise_counter)
     if result.rowcount == 0:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
         raise TooManyRequests(
             f"this request's {billable:,} billable records would pass the monthly quota of "
