@@ -5,7 +5,7 @@ must not come back in an error, be logged, or be kept.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import sqlalchemy.exc
@@ -26,6 +26,7 @@ from app.errors import (
     StoreUnavailable,
     UnsupportedMediaType,
 )
+from matching import KeyRing
 from schemas import admin, datasets, verify
 from signatures import FIELDS, KINDS
 
@@ -77,9 +78,23 @@ def detail(loc: Sequence[int | str], message: str) -> dict[str, Any]:
     return {"index": index, "field": ".".join(shown) or None, "message": message}
 
 
-def validation_details(errors: Sequence[Any], *, strip: int = 0) -> list[dict[str, Any]]:
-    """Pydantic errors -> details; ``input`` and ``ctx`` (which may hold raw values) are dropped."""
-    return [detail(tuple(error["loc"])[strip:], str(error["msg"])) for error in errors]
+def validation_details(
+    errors: Sequence[Any], *, strip: int = 0, prefix: tuple[int | str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Pydantic errors -> details; ``input`` and ``ctx`` (which may hold raw values) are dropped.
+
+    ``strip`` drops leading location parts (FastAPI's "body"); ``prefix`` puts some in front (the
+    record a line-by-line validation was about)."""
+    return [detail((*prefix, *tuple(e["loc"])[strip:]), str(e["msg"])) for e in errors]
+
+
+def unknown_versions(keyring: KeyRing, versions: Iterable[int]) -> list[dict[str, Any]]:
+    """A detail for each record (by index) whose key version is not live."""
+    return [
+        detail(("records", index, "key_version"), "unknown key version")
+        for index, version in enumerate(versions)
+        if not keyring.knows(version)
+    ]
 
 
 def install(app: FastAPI) -> None:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import BuyerPrincipal
 from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
 from app.errors import InvalidInput
-from app.handlers import detail
+from app.handlers import detail, unknown_versions
 from app.metrics import Metrics
 from app.routes import AUTHENTICATED
 from app.services.verify import verify
@@ -101,11 +101,7 @@ async def verify_signed(
 ) -> VerifyResponse:
     """Check records signed locally with the signing key: only signatures cross the wire."""
     _check_count(len(body.records), settings.max_verify_records)
-    unknown = [
-        detail(("records", index, "key_version"), "unknown key version")
-        for index, record in enumerate(body.records)
-        if not keyring.knows(record.key_version)
-    ]
+    unknown = unknown_versions(keyring, (record.key_version for record in body.records))
     if unknown:
         raise InvalidInput("unknown key versions", details=unknown[:100])
     probes = probe_signed(

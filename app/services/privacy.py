@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import audit
 from app.errors import InvalidInput
-from app.handlers import detail
+from app.handlers import detail, unknown_versions
 from app.models import Dataset
 from matching import KeyRing, add_optouts, optout_values, purge_expired
 from signatures import normalize_record
@@ -39,11 +39,7 @@ async def opt_out_signed(
     org_id: UUID,
     records: list[tuple[int, dict[str, str]]],
 ) -> int:
-    unknown = [
-        detail(("records", index, "key_version"), "unknown key version")
-        for index, (version, _) in enumerate(records)
-        if not keyring.knows(version)
-    ]
+    unknown = unknown_versions(keyring, (version for version, _ in records))
     empty = [
         detail(("records", index, "signatures"), "an email or a phone signature")
         for index, (_, signatures) in enumerate(records)

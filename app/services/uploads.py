@@ -81,7 +81,7 @@ class _Checker:
                 item = UploadRecord.model_validate_json(item)
             except ValidationError as error:
                 errors = error.errors(**_ERROR_OPTIONS)
-                return [detail(("records", index, *e["loc"]), e["msg"]) for e in errors]
+                return validation_details(errors, prefix=("records", index))
         problems = []
         updated_at = item.updated_at
         if updated_at > self.today:
