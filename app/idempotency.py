@@ -130,7 +130,7 @@ def _digest(request: Request) -> bytes:
     return bytes(digest.digest())
 
 
-async def purge_expired(session: AsyncSession, ttl: timedelta) -> int:
+async def forget_expired_answers(session: AsyncSession, ttl: timedelta) -> int:
     result = await session.execute(
         sa.delete(IdempotencyRecord).where(IdempotencyRecord.created_at < datetime.now(UTC) - ttl)
     )

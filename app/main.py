@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app import handlers
 from app.db import create_engine, create_sessionmaker
-from app.idempotency import BodyDigest, purge_expired
+from app.idempotency import BodyDigest, forget_expired_answers
 from app.metrics import Metrics
 from app.middleware import BodyLimit, Observer
 from app.ratelimit import RateLimiter
@@ -38,7 +38,7 @@ async def _housekeeping(app: FastAPI, settings: Settings) -> None:
             if rounds % 20 == 2:  # the first a minute after start
                 async with app.state.sessionmaker() as session:
                     records = sum((await purge(session)).values())
-                    answers = await purge_expired(session, settings.idempotency_ttl)
+                    answers = await forget_expired_answers(session, settings.idempotency_ttl)
                     await session.commit()
                 if records or answers:
                     log.info("purged %d expired records, %d idempotency keys", records, answers)

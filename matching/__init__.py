@@ -19,7 +19,7 @@ from matching.index import (
 )
 from matching.keyring import KeyRing
 from matching.lookup import Hits, lookup
-from matching.optouts import add_optouts, count_optouts, optout_values
+from matching.optouts import add_optouts, optout_values
 from matching.tables import KIND_CODES, signature_index
 from matching.verdicts import (
     Check,
@@ -47,7 +47,6 @@ __all__ = [
     "UtcDateTime",
     "Verdict",
     "add_optouts",
-    "count_optouts",
     "dataset_counts",
     "delete_dataset",
     "delete_records",

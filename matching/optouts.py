@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +41,3 @@ async def add_optouts(
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(insert(optouts).on_conflict_do_nothing(), rows)
     return len(rows)
-
-
-async def count_optouts(session: AsyncSession) -> int:
-    return int(await session.scalar(sa.select(sa.func.count()).select_from(optouts)) or 0)
