@@ -15,13 +15,13 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
 from app.errors import TooManyRequests
 from app.models import Org, UsageCredit, UsageEvent, UsageMonth
 from matching import Usage
+from matching.base import insert_or_skip
 
 
 def month_of(moment: datetime) -> str:
@@ -51,11 +51,10 @@ async def count_month(session: AsyncSession, buyer_id: UUID, month: str, *, rese
                 UsageMonth.buyer_org_id == buyer_id, UsageMonth.month == month
             )
         )
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(
-        insert(UsageMonth)
-        .values(buyer_org_id=buyer_id, month=month, billable_records=_billed_in(buyer_id, month))
-        .on_conflict_do_nothing()
+        insert_or_skip(session, UsageMonth).values(
+            buyer_org_id=buyer_id, month=month, billable_records=_billed_in(buyer_id, month)
+        )
     )
 
 

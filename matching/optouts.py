@@ -4,9 +4,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from matching.base import insert_or_skip
 from matching.keyring import KeyRing
 from matching.tables import KIND_CODES, optouts
 from signatures import CONTACT_KINDS, sign_fields
@@ -38,6 +38,5 @@ async def add_optouts(
     ]
     if not rows:
         return 0
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(insert(optouts).on_conflict_do_nothing(), rows)
+    await session.execute(insert_or_skip(session, optouts), rows)
     return len(rows)
