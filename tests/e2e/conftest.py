@@ -134,3 +134,16 @@ def start_server(
 @pytest.fixture
 def server(database: Database, tmp_path: Path) -> Iterator[Server]:
     yield from start_server(database, tmp_path)
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}
+
+
+def new_org(client: httpx.Client, admin: str, role: str, name: str) -> tuple[str, str]:
+    """An organisation made by the admin, and a key of it: (org id, key)."""
+    org = client.post("/v1/admin/orgs", json={"name": name, "role": role}, headers=auth(admin))
+    assert org.status_code == 201, org.text
+    key = client.post(f"/v1/admin/orgs/{org.json()['id']}/keys", json={}, headers=auth(admin))
+    assert key.status_code == 201, key.text
+    return str(org.json()["id"]), str(key.json()["key"])

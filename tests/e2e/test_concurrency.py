@@ -18,7 +18,7 @@ import pytest
 
 from signatures import sign_record
 from tests.conftest import Database
-from tests.e2e.conftest import Server, start_server
+from tests.e2e.conftest import Server, auth, new_org, start_server
 
 WORKERS = 4
 RECORDS = [
@@ -40,17 +40,6 @@ def busy_server(database: Database, tmp_path: Path) -> Iterator[Server]:
     yield from start_server(
         database, tmp_path, workers=WORKERS, extra_env={"IDCHECK_DB_POOL_SIZE": "5"}
     )
-
-
-def _org(client: httpx.Client, admin: str, role: str, name: str) -> tuple[str, str]:
-    headers = {"Authorization": f"Bearer {admin}"}
-    org = client.post("/v1/admin/orgs", json={"name": name, "role": role}, headers=headers)
-    key = client.post(f"/v1/admin/orgs/{org.json()['id']}/keys", json={}, headers=headers)
-    return str(org.json()["id"]), str(key.json()["key"])
-
-
-def _auth(key: str, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}", **extra}
 
 
 async def _database_rows(database: Database, query: str) -> list[asyncpg.Record]:
@@ -94,7 +83,7 @@ async def _load(server: Server, buyers: list[str], requests: int) -> list[tuple[
             answer = await client.post(
                 "/v1/verify",
                 json={"purpose": f"load {index}", "records": records},
-                headers=_auth(buyer),
+                headers=auth(buyer),
             )
             return buyer, answer.status_code, answer.json()
 
@@ -105,14 +94,15 @@ def test_usage_equals_the_answers_exactly_per_buyer(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        holder = _org(client, busy_server.admin_key, "holder", "H")[1]
+        holder = new_org(client, busy_server.admin_key, "holder", "H")[1]
         ids, keys = zip(
-            *(_org(client, busy_server.admin_key, "buyer", f"B{n}") for n in range(10)), strict=True
+            *(new_org(client, busy_server.admin_key, "buyer", f"B{n}") for n in range(10)),
+            strict=True,
         )
-        finance = _org(client, busy_server.admin_key, "finance", "F")[1]
-        signed = client.get("/v1/signing-key", headers=_auth(holder)).json()
+        finance = new_org(client, busy_server.admin_key, "finance", "F")[1]
+        signed = client.get("/v1/signing-key", headers=auth(holder)).json()
         dataset = client.post(
-            "/v1/datasets", json={"name": "d", "legal_basis": "consent"}, headers=_auth(holder)
+            "/v1/datasets", json={"name": "d", "legal_basis": "consent"}, headers=auth(holder)
         ).json()["id"]
         signatures = sign_record(RECORDS[0], bytes.fromhex(signed["key"])).signatures
         record = {
@@ -122,7 +112,7 @@ def test_usage_equals_the_answers_exactly_per_buyer(
             "signatures": signatures,
         }
         client.post(
-            f"/v1/datasets/{dataset}/records", json={"records": [record]}, headers=_auth(holder)
+            f"/v1/datasets/{dataset}/records", json={"records": [record]}, headers=auth(holder)
         )
     scraper = Scraper(busy_server, 20)
     scraper.start()
@@ -134,7 +124,7 @@ def test_usage_equals_the_answers_exactly_per_buyer(
         answered[buyer] += body["usage"]["billable_records"]
     with busy_server.client() as client:
         rows = client.get(
-            "/v1/usage?from=2000-01-01&to=2999-01-01&group_by=buyer", headers=_auth(finance)
+            "/v1/usage?from=2000-01-01&to=2999-01-01&group_by=buyer", headers=auth(finance)
         ).json()["rows"]
     by_id = {row["buyer_id"]: row for row in rows}
     for org_id, key in zip(ids, keys, strict=True):
@@ -154,14 +144,14 @@ def test_one_idempotency_key_sent_twice_at_once_is_charged_once(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        buyer = _org(client, busy_server.admin_key, "buyer", "Twice")[1]
+        buyer = new_org(client, busy_server.admin_key, "buyer", "Twice")[1]
 
     async def twice(key: str) -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=busy_server.url, timeout=60) as client:
             body = {"purpose": "retry", "records": RECORDS * 50}
             send = [
                 client.post(
-                    "/v1/verify", json=body, headers=_auth(buyer, **{"Idempotency-Key": key})
+                    "/v1/verify", json=body, headers=auth(buyer, **{"Idempotency-Key": key})
                 )
                 for _ in range(2)
             ]
@@ -187,18 +177,18 @@ def test_a_quota_holds_exactly_under_concurrent_load(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        org_id, buyer = _org(client, busy_server.admin_key, "buyer", "Quota")
+        org_id, buyer = new_org(client, busy_server.admin_key, "buyer", "Quota")
         quota = client.put(
             f"/v1/admin/orgs/{org_id}/quota",
             json={"monthly_records": 37},
-            headers=_auth(busy_server.admin_key),
+            headers=auth(busy_server.admin_key),
         )
         assert quota.status_code == 200
 
     async def load() -> list[int]:
         async with httpx.AsyncClient(base_url=busy_server.url, timeout=60) as client:
             body = {"purpose": "quota", "records": [RECORDS[0]]}
-            send = [client.post("/v1/verify", json=body, headers=_auth(buyer)) for _ in range(80)]
+            send = [client.post("/v1/verify", json=body, headers=auth(buyer)) for _ in range(80)]
             return [answer.status_code for answer in await asyncio.gather(*send)]
 
     statuses = Counter(asyncio.run(load()))
@@ -213,10 +203,10 @@ def test_clients_that_hang_up_leave_no_open_transaction_and_no_partial_usage(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        org_id, buyer = _org(client, busy_server.admin_key, "buyer", "Hang-up")
+        org_id, buyer = new_org(client, busy_server.admin_key, "buyer", "Hang-up")
         quota = {"monthly_records": 10**9}  # so that the month's counter is kept, and checked
         client.put(
-            f"/v1/admin/orgs/{org_id}/quota", json=quota, headers=_auth(busy_server.admin_key)
+            f"/v1/admin/orgs/{org_id}/quota", json=quota, headers=auth(busy_server.admin_key)
         )
     parts = urlsplit(busy_server.url)
     body = (
@@ -261,9 +251,9 @@ def test_a_verify_loop_never_sees_a_mix_or_an_empty_dataset_during_a_snapshot_co
         return [{"email": f"{prefix}{n}@example.fr", "last_name": "Nom"} for n in range(3000)]
 
     with busy_server.client() as client:
-        holder = _org(client, busy_server.admin_key, "holder", "Snapshots")[1]
-        buyer = _org(client, busy_server.admin_key, "buyer", "Looping")[1]
-        signed = client.get("/v1/signing-key", headers=_auth(holder)).json()
+        holder = new_org(client, busy_server.admin_key, "holder", "Snapshots")[1]
+        buyer = new_org(client, busy_server.admin_key, "buyer", "Looping")[1]
+        signed = client.get("/v1/signing-key", headers=auth(holder)).json()
         key, version = bytes.fromhex(signed["key"]), signed["version"]
 
         def records(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -278,17 +268,17 @@ def test_a_verify_loop_never_sees_a_mix_or_an_empty_dataset_during_a_snapshot_co
             ]
 
         dataset = client.post(
-            "/v1/datasets", json={"name": "s", "legal_basis": "contract"}, headers=_auth(holder)
+            "/v1/datasets", json={"name": "s", "legal_basis": "contract"}, headers=auth(holder)
         ).json()["id"]
         base = f"/v1/datasets/{dataset}"
         client.post(
-            f"{base}/records", json={"records": records(people("old"))}, headers=_auth(holder)
+            f"{base}/records", json={"records": records(people("old"))}, headers=auth(holder)
         )
-        snapshot = client.post(f"{base}/snapshots", json={}, headers=_auth(holder)).json()["id"]
+        snapshot = client.post(f"{base}/snapshots", json={}, headers=auth(holder)).json()["id"]
         staged = client.post(
             f"{base}/snapshots/{snapshot}/records",
             json={"records": records(people("new"))},
-            headers=_auth(holder),
+            headers=auth(holder),
         )
         assert staged.status_code == 200
     probes = people("old")[:200] + people("new")[:200]
@@ -299,7 +289,7 @@ def test_a_verify_loop_never_sees_a_mix_or_an_empty_dataset_during_a_snapshot_co
         with busy_server.client() as client:
             while not stop.is_set():
                 answer = client.post(
-                    "/v1/verify", json={"purpose": "loop", "records": probes}, headers=_auth(buyer)
+                    "/v1/verify", json={"purpose": "loop", "records": probes}, headers=auth(buyer)
                 )
                 verdicts = [r["verdict"] != "unverified" for r in answer.json()["results"]]
                 seen[(sum(verdicts[:200]), sum(verdicts[200:]))] += 1
@@ -310,7 +300,7 @@ def test_a_verify_loop_never_sees_a_mix_or_an_empty_dataset_during_a_snapshot_co
     time.sleep(1.0)
     with busy_server.client() as client:
         committed = client.post(
-            f"{base}/snapshots/{snapshot}/commit", json={}, headers=_auth(holder)
+            f"{base}/snapshots/{snapshot}/commit", json={}, headers=auth(holder)
         )
         assert committed.status_code == 200
     time.sleep(1.0)

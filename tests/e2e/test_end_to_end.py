@@ -15,34 +15,21 @@ import httpx
 from bench.people import people
 from signatures import KINDS, PAIR_KINDS, sign_record
 from tests.conftest import Database
-from tests.e2e.conftest import Server, start_server
-
-
-def _org(client: httpx.Client, admin: str, role: str, name: str) -> str:
-    headers = {"Authorization": f"Bearer {admin}"}
-    org = client.post("/v1/admin/orgs", json={"name": name, "role": role}, headers=headers)
-    assert org.status_code == 201, org.text
-    key = client.post(f"/v1/admin/orgs/{org.json()['id']}/keys", json={}, headers=headers)
-    assert key.status_code == 201
-    return str(key.json()["key"])
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+from tests.e2e.conftest import Server, auth, new_org, start_server
 
 
 def _upload(client: httpx.Client, key: str, records: list[dict[str, Any]], *, ndjson: bool) -> None:
     dataset = client.post(
-        "/v1/datasets", json={"name": "clients", "legal_basis": "consent"}, headers=_auth(key)
+        "/v1/datasets", json={"name": "clients", "legal_basis": "consent"}, headers=auth(key)
     )
     assert dataset.status_code == 201
     url = f"/v1/datasets/{dataset.json()['id']}/records"
     if ndjson:
         body = "".join(json.dumps(record) + "\n" for record in records).encode()
-        headers = {**_auth(key), "Content-Type": "application/x-ndjson"}
+        headers = {**auth(key), "Content-Type": "application/x-ndjson"}
         answer = client.post(url, content=body, headers=headers)
     else:
-        answer = client.post(url, json={"records": records}, headers=_auth(key))
+        answer = client.post(url, json={"records": records}, headers=auth(key))
     assert answer.status_code == 200, answer.text
     assert answer.json()["upserted"] == len(records)
 
@@ -149,11 +136,11 @@ def _ground_truth(
 def test_holders_upload_a_buyer_verifies_and_every_answer_is_the_truth(server: Server) -> None:
     rng = random.Random(2026)
     with server.client() as client:
-        holder_a = _org(client, server.admin_key, "holder", "Holder A")
-        holder_b = _org(client, server.admin_key, "holder", "Holder B")
-        buyer = _org(client, server.admin_key, "buyer", "Buyer")
-        finance = _org(client, server.admin_key, "finance", "Finance")
-        key_answer = client.get("/v1/signing-key", headers=_auth(holder_a)).json()
+        holder_a = new_org(client, server.admin_key, "holder", "Holder A")[1]
+        holder_b = new_org(client, server.admin_key, "holder", "Holder B")[1]
+        buyer = new_org(client, server.admin_key, "buyer", "Buyer")[1]
+        finance = new_org(client, server.admin_key, "finance", "Finance")[1]
+        key_answer = client.get("/v1/signing-key", headers=auth(holder_a)).json()
         version, key = key_answer["version"], bytes.fromhex(key_answer["key"])
 
         rows = list(people(10_000, seed=5))
@@ -169,7 +156,7 @@ def test_holders_upload_a_buyer_verifies_and_every_answer_is_the_truth(server: S
         answer = client.post(
             "/v1/verify",
             json={"purpose": "prospect hygiene", "records": buyer_rows},
-            headers=_auth(buyer),
+            headers=auth(buyer),
         )
         assert answer.status_code == 200, answer.text
         body = answer.json()
@@ -184,7 +171,7 @@ def test_holders_upload_a_buyer_verifies_and_every_answer_is_the_truth(server: S
         assert body["usage"]["billable_records"] == sum(1 for r in expected if r["checks"])
 
         denied = client.post(
-            "/v1/verify", json={"purpose": "x", "records": [{}]}, headers=_auth(finance)
+            "/v1/verify", json={"purpose": "x", "records": [{}]}, headers=auth(finance)
         )
         assert denied.status_code == 403
     log = server.log.read_text()
@@ -213,9 +200,9 @@ def test_upload_and_verify_over_tls(database: Database, tmp_path: Path) -> None:
     for server in start_server(database, tmp_path, tls=True):
         assert server.url.startswith("https://")
         with server.client() as client:
-            holder = _org(client, server.admin_key, "holder", "TLS holder")
-            buyer = _org(client, server.admin_key, "buyer", "TLS buyer")
-            key_answer = client.get("/v1/signing-key", headers=_auth(holder)).json()
+            holder = new_org(client, server.admin_key, "holder", "TLS holder")[1]
+            buyer = new_org(client, server.admin_key, "buyer", "TLS buyer")[1]
+            key_answer = client.get("/v1/signing-key", headers=auth(holder)).json()
             rows = list(people(50, seed=8))
             records = _sign_file(
                 rows, bytes.fromhex(key_answer["key"]), key_answer["version"], random.Random(1)
@@ -223,7 +210,7 @@ def test_upload_and_verify_over_tls(database: Database, tmp_path: Path) -> None:
             _upload(client, holder, records, ndjson=True)
             probe = {k: v for k, v in rows[0].items() if k != "external_id"}
             answer = client.post(
-                "/v1/verify", json={"purpose": "tls", "records": [probe]}, headers=_auth(buyer)
+                "/v1/verify", json={"purpose": "tls", "records": [probe]}, headers=auth(buyer)
             )
             assert answer.status_code == 200
             assert answer.json()["results"][0]["verdict"] == "verified"

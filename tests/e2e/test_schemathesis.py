@@ -3,23 +3,13 @@ a bounded number of examples per operation, all default checks, no 5xx, no schem
 
 from typing import Any
 
-import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, new_org
 
 EXAMPLES_PER_OPERATION = 30
-
-
-def _key(client: httpx.Client, admin: str, role: str) -> str:
-    headers = {"Authorization": f"Bearer {admin}"}
-    org = client.post(
-        "/v1/admin/orgs", json={"name": f"fuzz-{role}", "role": role}, headers=headers
-    )
-    key = client.post(f"/v1/admin/orgs/{org.json()['id']}/keys", json={}, headers=headers)
-    return str(key.json()["key"])
 
 
 def _role(path: str) -> str:
@@ -53,7 +43,10 @@ def _check(operation: Any, headers: dict[str, str]) -> None:
 
 def test_no_server_error_and_no_schema_violation(server: Server) -> None:
     with server.client() as client:
-        keys = {role: _key(client, server.admin_key, role) for role in ("holder", "buyer")}
+        keys = {
+            role: new_org(client, server.admin_key, role, f"fuzz-{role}")[1]
+            for role in ("holder", "buyer")
+        }
     keys["admin"] = server.admin_key
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
