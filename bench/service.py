@@ -10,8 +10,6 @@
 """
 
 import asyncio
-import json
-import multiprocessing
 import os
 import secrets
 import statistics
@@ -20,65 +18,45 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import date, timedelta
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
+from bench.holders import COPY_COLUMNS, SignedFile, index_rows, write_signed
 from bench.people import people
 from bench.sign import TreeMemory, bench_sign
 from matching import KeyRing
-from matching.tables import KIND_CODES
 from signatures import derive_signing_key, normalize_field, sign_record
 
+
+@dataclass(frozen=True)
+class Scale:
+    uploads: list[int]  # holders' records per upload; the first alone, for latency at its size
+    buyers: int  # buyer records, verified in requests of 1,000
+    singles: int  # single-record requests, for latency
+    psi: int  # holders' emails for the peer
+    sign: int  # rows for `idcheck sign`
+
+
 SCALES = {
-    # holders' records, buyer records verified in 1,000s, single-record requests, psi holders
-    "small": {
-        "holders": 200_000,
-        "buyers": 20_000,
-        "singles": 2_000,
-        "psi": 200_000,
-        "sign": 200_000,
-    },
-    "large": {
-        "holders": 10_000_000,
-        "buyers": 100_000,
-        "singles": 5_000,
-        "psi": 1_000_000,
-        "sign": 1_000_000,
-    },
+    "small": Scale(
+        uploads=[100_000, 100_000], buyers=20_000, singles=1_500, psi=200_000, sign=200_000
+    ),
+    # 10 M records; three of the bodies are about 1 GB each (about 380 bytes a record)
+    "large": Scale(
+        uploads=[100_000, 2_800_000, 2_800_000, 2_800_000, 1_500_000],
+        buyers=100_000,
+        singles=5_000,
+        psi=1_000_000,
+        sign=1_000_000,
+    ),
 }
-UPLOAD_RECORDS = 500_000  # records per NDJSON request
 CONCURRENCY = 16
 IDCHECK = str(Path(sys.executable).with_name("idcheck"))
-
-
-def _sign_chunk(args: tuple[list[dict[str, str]], bytes]) -> list[dict[str, Any]]:
-    rows, key = args
-    start = date(2026, 10, 1)
-    out = []
-    for row in rows:
-        signed = sign_record(row, key).signatures
-        if signed:
-            updated = (start - timedelta(days=hash(row["external_id"]) % 300)).isoformat()
-            out.append(
-                {
-                    "external_id": row["external_id"],
-                    "updated_at": updated,
-                    "key_version": 1,
-                    "signatures": signed,
-                }
-            )
-    return out
-
-
-def signed_records(count: int, key: bytes, seed: int) -> list[dict[str, Any]]:
-    rows = list(people(count, seed=seed))
-    chunks = [(rows[i : i + 20_000], key) for i in range(0, len(rows), 20_000)]
-    with multiprocessing.get_context("spawn").Pool() as pool:
-        return [record for part in pool.map(_sign_chunk, chunks) for record in part]
 
 
 @contextmanager
@@ -89,6 +67,7 @@ def server(url: str, master: str, workers: int, workdir: Path) -> Any:
         "IDCHECK_MASTER_KEY": master,
         "IDCHECK_ENV": "production",
         "IDCHECK_RATE_LIMIT_PER_SECOND": "0",
+        "IDCHECK_MAX_BATCH_RECORDS": "3000000",  # a 1 GB body at the large scale
         "IDCHECK_LOG_LEVEL": "WARNING",
     }
 
@@ -132,36 +111,13 @@ def _org(client: httpx.Client, admin: str, role: str) -> str:
     return str(key.json()["key"])
 
 
-def index_rows(
-    records: list[dict[str, Any]], keyring: KeyRing, dataset: str, holder: str
-) -> list[tuple[Any, ...]]:
-    import uuid
+async def raw_copy(
+    dsn: str, files: list[SignedFile], keyring: KeyRing, dataset: str, holder: str
+) -> float:
+    """The same rows by asyncpg COPY into a table built and indexed like signature_index.
 
-    dataset_id, holder_id, batch = uuid.UUID(dataset), uuid.UUID(holder), uuid.uuid4()
-    rows = []
-    for record in records:
-        key = keyring.record_key(dataset_id, record["external_id"])
-        updated = date.fromisoformat(record["updated_at"])
-        for kind, signature in record["signatures"].items():
-            value = keyring.index_value(1, bytes.fromhex(signature))
-            rows.append(
-                (
-                    dataset_id,
-                    key,
-                    KIND_CODES[kind],
-                    1,
-                    value,
-                    holder_id,
-                    updated,
-                    batch,
-                    updated + timedelta(days=1095),
-                )
-            )
-    return rows
-
-
-async def raw_copy(dsn: str, rows: list[tuple[Any, ...]]) -> float:
-    """The same rows by asyncpg COPY into a table built and indexed like signature_index."""
+    Only the COPY is timed; building the rows (hashing, as the server does) is not.
+    """
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(
@@ -170,23 +126,17 @@ async def raw_copy(dsn: str, rows: list[tuple[Any, ...]]) -> float:
             "CREATE INDEX ON raw_index (value) INCLUDE (holder_org_id, updated_at, expires_on, "
             "dataset_id, record_key); CREATE INDEX ON raw_index (expires_on)"
         )
-        columns = [
-            "dataset_id",
-            "record_key",
-            "kind",
-            "key_version",
-            "value",
-            "holder_org_id",
-            "updated_at",
-            "batch_id",
-            "expires_on",
-        ]
-        started = time.perf_counter()
-        for start in range(0, len(rows), UPLOAD_RECORDS * 6):
-            await connection.copy_records_to_table(
-                "raw_index", records=rows[start : start + UPLOAD_RECORDS * 6], columns=columns
-            )
-        return len(rows) / (time.perf_counter() - started)
+        rows = 0
+        seconds = 0.0
+        for signed in files:
+            for part in index_rows(signed, keyring, dataset, holder, per_part=100_000):
+                started = time.perf_counter()
+                await connection.copy_records_to_table(
+                    "raw_index", records=part, columns=COPY_COLUMNS
+                )
+                seconds += time.perf_counter() - started
+                rows += len(part)
+        return rows / seconds
     finally:
         await connection.close()
 
@@ -263,73 +213,108 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path) -> dict[str,
     report: dict[str, Any] = {"scale": scale, "workers": workers, "cpu_count": os.cpu_count()}
     try:
         started = time.perf_counter()
-        holders = signed_records(sizes["holders"], key, seed=11)
+        files = write_signed(sizes.uploads, key, seed=11, workdir=workdir)
         report["prepare_seconds"] = time.perf_counter() - started
-        signatures = sum(len(r["signatures"]) for r in holders)
         with (
             server(dsn, master, workers, workdir) as (base, admin, pid),
-            httpx.Client(base_url=base, timeout=600) as client,
+            httpx.Client(base_url=base, timeout=3600) as client,
         ):
             holder, buyer = _org(client, admin, "holder"), _org(client, admin, "buyer")
+            holder_headers = {"Authorization": f"Bearer {holder}"}
             dataset = client.post(
                 "/v1/datasets",
                 json={"name": "bench", "legal_basis": "contract"},
-                headers={"Authorization": f"Bearer {holder}"},
+                headers=holder_headers,
             ).json()["id"]
+            buyer_rows = _buyer_rows(sizes)
             memory = TreeMemory(pid)
             memory.start()
-            started = time.perf_counter()
-            for start in range(0, len(holders), UPLOAD_RECORDS):
-                body = "".join(
-                    json.dumps(r) + "\n" for r in holders[start : start + UPLOAD_RECORDS]
-                ).encode()
+            ingest_seconds, latency = 0.0, {}
+            for number, signed in enumerate(files):
+                started = time.perf_counter()
                 answer = client.post(
                     f"/v1/datasets/{dataset}/records",
-                    content=body,
-                    headers={
-                        "Authorization": f"Bearer {holder}",
-                        "Content-Type": "application/x-ndjson",
-                    },
+                    content=signed.blocks(),
+                    headers={**holder_headers, "Content-Type": "application/x-ndjson"},
                 )
                 answer.raise_for_status()
-            ingest_seconds = time.perf_counter() - started
+                ingest_seconds += time.perf_counter() - started
+                if number == 0:
+                    memory.done.set()
+                    latency[signed.records] = _single(base, buyer, buyer_rows, sizes.singles)
+                    memory = _resume(memory, pid)
             memory.done.set()
             memory.join()
+            total = sum(signed.records for signed in files)
             holder_id = asyncio.run(_admin(dsn, "SELECT org_id FROM datasets LIMIT 1", fetch=True))
-            rows = index_rows(holders, keyring, dataset, str(holder_id))
-            raw_copy_rate = asyncio.run(raw_copy(dsn, rows))
+            raw_copy_rate = asyncio.run(raw_copy(dsn, files, keyring, dataset, str(holder_id)))
+            signatures = sum(signed.signatures for signed in files)
             ingest_rate = signatures / ingest_seconds
             report["ingest"] = {
-                "records": len(holders),
+                "records": total,
                 "signatures": signatures,
                 "http_signatures_per_second": ingest_rate,
                 "raw_copy_signatures_per_second": raw_copy_rate,
                 "ratio": ingest_rate / raw_copy_rate,
+                "largest_upload_mb": max(signed.megabytes for signed in files),
                 "server_peak_pss_mb": memory.peak_kb / 1024,
             }
-            report["verify"] = _verify(base, buyer, dsn, holders, keyring, sizes)
-            report["psi"] = _peer(base, buyer, holders, sizes)
+            report["verify"] = _verify(base, buyer, dsn, buyer_rows, keyring, sizes)
+            latency[total] = report["verify"]["single"]
+            first, last = latency[files[0].records], latency[total]
+            report["latency_by_index_size"] = {
+                f"{records:,} records": {"p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"]}
+                for records, figures in latency.items()
+            } | {"p99_growth": last["p99_ms"] / first["p99_ms"]}
+            report["psi"] = _peer(base, buyer, sizes)
     finally:
         asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    report["sign"] = bench_sign(sizes["sign"], workdir)
+        for signed in files:
+            signed.path.unlink(missing_ok=True)
+    report["sign"] = bench_sign(sizes.sign, workdir)
     return report
+
+
+def _resume(memory: TreeMemory, pid: int) -> TreeMemory:
+    """A new sampler that starts from the old one's peak (the pause is the latency probe's)."""
+    memory.join()
+    fresh = TreeMemory(pid)
+    fresh.peak_kb = memory.peak_kb
+    fresh.start()
+    return fresh
+
+
+def _buyer_rows(sizes: Scale) -> list[dict[str, str]]:
+    """Half the buyer's rows are holders' people (from the first upload), half strangers."""
+    known = list(islice(people(sizes.buyers, seed=11), sizes.buyers))
+    strangers = list(people(sizes.buyers, seed=99))
+    return [
+        {k: v for k, v in (known[i] if i % 2 else strangers[i]).items() if k != "external_id"}
+        for i in range(sizes.buyers)
+    ]
+
+
+def _single(
+    base: str, buyer: str, buyer_rows: list[dict[str, str]], count: int
+) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {buyer}"}
+    singles = [
+        {"purpose": "bench", "records": [buyer_rows[i % len(buyer_rows)]]} for i in range(count)
+    ]
+    started = time.perf_counter()
+    latencies = asyncio.run(load(base, "/v1/verify", singles, headers))
+    return _rate(latencies, time.perf_counter() - started)
 
 
 def _verify(
     base: str,
     buyer: str,
     dsn: str,
-    holders: list[dict[str, Any]],
+    buyer_rows: list[dict[str, str]],
     keyring: KeyRing,
-    sizes: dict[str, int],
+    sizes: Scale,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {buyer}"}
-    known = list(people(sizes["holders"], seed=11))
-    strangers = list(people(sizes["buyers"], seed=99))
-    buyer_rows = [
-        {k: v for k, v in (known[i] if i % 2 else strangers[i]).items() if k != "external_id"}
-        for i in range(sizes["buyers"])
-    ]
     bodies = [
         {"purpose": "bench", "records": buyer_rows[i : i + 1000]}
         for i in range(0, len(buyer_rows), 1000)
@@ -343,17 +328,10 @@ def _verify(
             values.append(keyring.index_value(1, bytes.fromhex(signature)))
     raw_rate = asyncio.run(raw_lookups(dsn, values))
     service_lookups = len(values) / seconds
-    singles = [
-        {"purpose": "bench", "records": [buyer_rows[i % len(buyer_rows)]]}
-        for i in range(sizes["singles"])
-    ]
-    started = time.perf_counter()
-    single = _rate(
-        asyncio.run(load(base, "/v1/verify", singles, headers)), time.perf_counter() - started
-    )
+    single = _single(base, buyer, buyer_rows, sizes.singles)
     started = time.perf_counter()
     health = _rate(
-        asyncio.run(load(base, "/healthz", [None] * sizes["singles"], {})),
+        asyncio.run(load(base, "/healthz", [None] * sizes.singles, {})),
         time.perf_counter() - started,
     )
     return {
@@ -371,13 +349,11 @@ def _verify(
     }
 
 
-def _peer(
-    base: str, buyer: str, holders: list[dict[str, Any]], sizes: dict[str, int]
-) -> dict[str, Any]:
-    known = list(people(sizes["psi"], seed=11))
-    strangers = list(people(sizes["buyers"], seed=99))
+def _peer(base: str, buyer: str, sizes: Scale) -> dict[str, Any]:
+    known = list(people(sizes.psi, seed=11))
+    strangers = list(people(sizes.buyers, seed=99))
     holder_emails = [e for r in known if (e := normalize_field("email", r["email"]))]
-    buyer_raw = [(known if i % 2 else strangers)[i]["email"] for i in range(sizes["buyers"])]
+    buyer_raw = [(known if i % 2 else strangers)[i]["email"] for i in range(sizes.buyers)]
     buyer_emails = [e for r in buyer_raw if (e := normalize_field("email", r))]
     psi_seconds, psi_size = psi_job(holder_emails, buyer_emails)
     headers = {"Authorization": f"Bearer {buyer}"}
