@@ -4,10 +4,11 @@ import csv
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Final, ParamSpec, TextIO, TypeVar
 
 import click
 from rich.console import Console
@@ -22,6 +23,8 @@ from app.cli.signing import SignJob, sign_rows
 from signatures import FIELDS, KINDS, check_default_country
 from signatures.dates import today
 
+P = ParamSpec("P")
+R = TypeVar("R")
 _PROGRESS_EVERY: Final = 2000
 SMALL_FILE: Final = 1 << 20  # below a megabyte, starting worker processes costs more than it saves
 
@@ -110,6 +113,108 @@ def _print_summary(console: Console, summary: Summary, output: Path | None) -> N
     console.print(table)
 
 
+def signing_options(command: Callable[P, R]) -> Callable[P, R]:
+    """The options that say how to read and sign a customer CSV (sign and push share them)."""
+    for option in reversed(
+        [
+            click.option(
+                "--map",
+                "mappings",
+                multiple=True,
+                metavar="field=Column",
+                help="Read a field from a column the header does not name plainly.",
+            ),
+            click.option(
+                "--id-column", help="The column of your own record id (default: a keyed hash)."
+            ),
+            click.option(
+                "--updated-column", help="The column of the date each record was last updated."
+            ),
+            click.option(
+                "--default-country",
+                default="FR",
+                show_default=True,
+                help="Country of rows that name none.",
+            ),
+            click.option(
+                "--jobs",
+                type=click.IntRange(min=0),
+                default=0,
+                help="Processes that sign (default 0: one per CPU; one for files under 1 MB).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@dataclass(frozen=True)
+class SigningInput:
+    """An open customer file and the job that signs its rows."""
+
+    source: CsvFile
+    job: SignJob
+    jobs: int
+
+
+def open_signing(
+    input_path: Path,
+    key: bytes,
+    key_version: int,
+    *,
+    mappings: tuple[str, ...],
+    id_column: str | None,
+    updated_column: str | None,
+    default_country: str,
+    jobs: int,
+    console: Console,
+) -> SigningInput:
+    """Open the CSV, recognise its columns (said on the console) and make the signing job.
+
+    The caller closes ``source``.
+    """
+    try:
+        default = check_default_country(default_country)
+    except ValueError as exc:
+        raise CliError(f"--default-country: {exc}") from None
+    overrides = _parse_mappings(mappings)
+    source = open_csv(input_path)
+    try:
+        columns = map_columns(
+            source.header, overrides, id_column=id_column, updated_column=updated_column
+        )
+    except BaseException:
+        source.close()
+        raise
+    console.print(
+        f"reading {input_path} ({source.label}, {source.separator!r}): {columns.describe()}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    job = SignJob(
+        key=key,
+        key_version=key_version,
+        default_country=default,
+        default_updated=today().isoformat(),
+        columns=columns,
+    )
+    if jobs == 0:
+        jobs = 1 if source.size < SMALL_FILE else (os.cpu_count() or 1)
+    return SigningInput(source, job, jobs)
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
 @click.command("sign")
 @click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path))
 @click.option(
@@ -129,24 +234,7 @@ def _print_summary(console: Console, summary: Summary, output: Path | None) -> N
     type=click.Path(path_type=Path, dir_okay=False),
     help="NDJSON file to write, whole or not at all (default: stdout).",
 )
-@click.option(
-    "--map",
-    "mappings",
-    multiple=True,
-    metavar="field=Column",
-    help="Read a field from a column the header does not name plainly.",
-)
-@click.option("--id-column", help="The column of your own record id (default: a keyed hash).")
-@click.option("--updated-column", help="The column of the date each record was last updated.")
-@click.option(
-    "--default-country", default="FR", show_default=True, help="Country of rows that name none."
-)
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Processes that sign (default 0: one per CPU; one for files under 1 MB).",
-)
+@signing_options
 @click.option(
     "--rejects",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -167,49 +255,34 @@ def sign_command(
     """Sign a customer CSV file locally: only signatures come out, one record a line."""
     signing_key = read_key_file(key_file)
     version = key_version or signing_key.version or 1
-    try:
-        default = check_default_country(default_country)
-    except ValueError as exc:
-        raise CliError(f"--default-country: {exc}") from None
     for target in (output, rejects):
         if target is not None and target.resolve() == input_path.resolve():
             raise CliError(f"{target}: would overwrite the input file")
-    overrides = _parse_mappings(mappings)
     console = Console(stderr=True)
     with ExitStack() as stack:
-        source = open_csv(input_path)
-        stack.callback(source.close)
-        columns = map_columns(
-            source.header, overrides, id_column=id_column, updated_column=updated_column
+        signing = open_signing(
+            input_path,
+            signing_key.key,
+            version,
+            mappings=mappings,
+            id_column=id_column,
+            updated_column=updated_column,
+            default_country=default_country,
+            jobs=jobs,
+            console=console,
         )
-        console.print(
-            f"reading {input_path} ({source.label}, {source.separator!r}): {columns.describe()}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        stack.callback(signing.source.close)
         out = stack.enter_context(atomic_text_file(output))
         rejects_file = stack.enter_context(
             atomic_text_file(rejects) if rejects is not None else nullcontext(None)
         )
-        progress = stack.enter_context(
-            Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeRemainingColumn(),
-                console=console,
-                transient=True,
-                disable=not console.is_terminal,
-            )
+        progress = stack.enter_context(progress_bar(console))
+        summary = sign_csv(
+            signing.source,
+            signing.job,
+            out,
+            _Rejects(rejects_file),
+            jobs=signing.jobs,
+            progress=progress,
         )
-        job = SignJob(
-            key=signing_key.key,
-            key_version=version,
-            default_country=default,
-            default_updated=today().isoformat(),
-            columns=columns,
-        )
-        if jobs == 0:
-            jobs = 1 if source.size < SMALL_FILE else (os.cpu_count() or 1)
-        summary = sign_csv(source, job, out, _Rejects(rejects_file), jobs=jobs, progress=progress)
     _print_summary(console, summary, output)
