@@ -1,0 +1,60 @@
+"""The idcheck Python SDK: Client and AsyncClient over the HTTP API v1 (API.md).
+
+Every write carries an Idempotency-Key that stays the same across retries, so a retry after a
+lost answer is replayed by the server, never done (or billed) twice. Errors: see
+client._exceptions for the tree.
+"""
+
+from client._base import Call, RetryEvent
+from client._calls import ndjson
+from client._client import AsyncClient, Client
+from client._exceptions import (
+    APIError,
+    ApiKeyInQuery,
+    AuthenticationError,
+    BadRequest,
+    Conflict,
+    IdcheckError,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    QuotaExceeded,
+    RateLimited,
+    ServerError,
+    StoreUnavailable,
+    TooManyRequests,
+    TransportError,
+    UnsupportedMediaType,
+)
+from client._retry import Retry
+
+__all__ = [
+    "APIError",
+    "ApiKeyInQuery",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequest",
+    "Call",
+    "Client",
+    "Conflict",
+    "IdcheckError",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyReused",
+    "InvalidInput",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "QuotaExceeded",
+    "RateLimited",
+    "Retry",
+    "RetryEvent",
+    "ServerError",
+    "StoreUnavailable",
+    "TooManyRequests",
+    "TransportError",
+    "UnsupportedMediaType",
+    "ndjson",
+]

@@ -1,0 +1,178 @@
+"""Every operation the clients offer, as a Call: named after the API's operation ids.
+
+Both clients turn these into methods of the same name, so the two cannot drift apart.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel
+
+from client._base import Call, new_idempotency_key
+from schemas.admin import KeyCreated, OrgOut, QuotaOut
+from schemas.datasets import DatasetDetail, DatasetList, DatasetOut, DeleteResult, UploadResult
+from schemas.service import SigningKeyOut
+from schemas.usage import UsageReport
+from schemas.verify import VerifyResponse
+
+M = TypeVar("M", bound=BaseModel)
+Records = Iterable[Mapping[str, Any]]
+
+
+def _model(model: type[M]) -> Any:
+    return lambda response: model.model_validate_json(response.content)
+
+
+def _nothing(response: httpx.Response) -> None:
+    return None
+
+
+def _text(response: httpx.Response) -> str:
+    return response.text
+
+
+def _write(
+    path: str, parse: Any, idempotency_key: str | None, *, body: Any = None, content: bytes = b""
+) -> Call[Any]:
+    key = idempotency_key or new_idempotency_key()
+    if content:
+        headers = {"Content-Type": "application/x-ndjson"}
+        return Call("POST", path, parse, content=content, headers=headers, idempotency_key=key)
+    return Call("POST", path, parse, json=body, idempotency_key=key)
+
+
+def _dates(start: date | None, end: date | None, **more: str) -> dict[str, str]:
+    params = dict(more)
+    if start is not None:
+        params["from"] = start.isoformat()
+    if end is not None:
+        params["to"] = end.isoformat()
+    return params
+
+
+def ndjson(records: Records) -> bytes:
+    """Upload records (R of API.md) as an NDJSON body."""
+    return b"".join(
+        json.dumps(dict(record), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        for record in records
+    )
+
+
+def get_signing_key() -> Call[SigningKeyOut]:
+    return Call("GET", "/v1/signing-key", _model(SigningKeyOut))
+
+
+def create_dataset(
+    name: str,
+    legal_basis: str,
+    retention_days: int | None = None,
+    idempotency_key: str | None = None,
+) -> Call[DatasetOut]:
+    body: dict[str, Any] = {"name": name, "legal_basis": legal_basis}
+    if retention_days is not None:
+        body["retention_days"] = retention_days
+    return _write("/v1/datasets", _model(DatasetOut), idempotency_key, body=body)
+
+
+def list_datasets() -> Call[DatasetList]:
+    return Call("GET", "/v1/datasets", _model(DatasetList))
+
+
+def get_dataset(dataset_id: UUID | str) -> Call[DatasetDetail]:
+    return Call("GET", f"/v1/datasets/{dataset_id}", _model(DatasetDetail))
+
+
+def delete_dataset(dataset_id: UUID | str) -> Call[None]:
+    return Call("DELETE", f"/v1/datasets/{dataset_id}", _nothing)
+
+
+def upload_records(
+    dataset_id: UUID | str, records: Records | bytes, idempotency_key: str | None = None
+) -> Call[UploadResult]:
+    """``records``: mappings in the shape R of API.md, or an NDJSON body already made."""
+    content = records if isinstance(records, bytes) else ndjson(records)
+    path = f"/v1/datasets/{dataset_id}/records"
+    return _write(path, _model(UploadResult), idempotency_key, content=content)
+
+
+def delete_records(
+    dataset_id: UUID | str, external_ids: Iterable[str], idempotency_key: str | None = None
+) -> Call[DeleteResult]:
+    body = {"external_ids": list(external_ids)}
+    path = f"/v1/datasets/{dataset_id}/records:delete"
+    return _write(path, _model(DeleteResult), idempotency_key, body=body)
+
+
+def verify(
+    records: Records,
+    purpose: str,
+    default_country: str | None = None,
+    idempotency_key: str | None = None,
+) -> Call[VerifyResponse]:
+    """Raw records ({"ref"?, "email"?, "phone"?, ...}): the server normalises and signs them."""
+    body: dict[str, Any] = {"purpose": purpose, "records": [dict(r) for r in records]}
+    if default_country is not None:
+        body["default_country"] = default_country
+    return _write("/v1/verify", _model(VerifyResponse), idempotency_key, body=body)
+
+
+def verify_signed(
+    records: Records, purpose: str, idempotency_key: str | None = None
+) -> Call[VerifyResponse]:
+    """Signed records ({"ref"?, "key_version", "signatures"}): nothing raw leaves the caller."""
+    body = {"purpose": purpose, "records": [dict(r) for r in records]}
+    return _write("/v1/verify/signed", _model(VerifyResponse), idempotency_key, body=body)
+
+
+def get_my_usage(start: date | None = None, end: date | None = None) -> Call[UsageReport]:
+    return Call("GET", "/v1/usage/me", _model(UsageReport), params=_dates(start, end))
+
+
+def get_usage(
+    start: date | None = None, end: date | None = None, group_by: str = "buyer"
+) -> Call[UsageReport]:
+    params = _dates(start, end, group_by=group_by)
+    return Call("GET", "/v1/usage", _model(UsageReport), params=params)
+
+
+def get_usage_csv(
+    start: date | None = None, end: date | None = None, group_by: str = "buyer"
+) -> Call[str]:
+    params = _dates(start, end, group_by=group_by, format="csv")
+    return Call("GET", "/v1/usage", _text, params=params)
+
+
+def create_org(name: str, role: str, idempotency_key: str | None = None) -> Call[OrgOut]:
+    body = {"name": name, "role": role}
+    return _write("/v1/admin/orgs", _model(OrgOut), idempotency_key, body=body)
+
+
+def create_key(
+    org_id: UUID | str, label: str | None = None, idempotency_key: str | None = None
+) -> Call[KeyCreated]:
+    body = {"label": label} if label is not None else {}
+    path = f"/v1/admin/orgs/{org_id}/keys"
+    return _write(path, _model(KeyCreated), idempotency_key, body=body)
+
+
+def revoke_key(key_id: UUID | str) -> Call[None]:
+    return Call("DELETE", f"/v1/admin/keys/{key_id}", _nothing)
+
+
+def set_quota(org_id: UUID | str, monthly_records: int | None) -> Call[QuotaOut]:
+    body = {"monthly_records": monthly_records}
+    return Call("PUT", f"/v1/admin/orgs/{org_id}/quota", _model(QuotaOut), json=body)
+
+
+def admin_opt_out(
+    email: str | None = None,
+    phone: str | None = None,
+    country: str | None = None,
+    idempotency_key: str | None = None,
+) -> Call[None]:
+    body = {k: v for k, v in {"email": email, "phone": phone, "country": country}.items() if v}
+    return _write("/v1/admin/optouts", _nothing, idempotency_key, body=body)

@@ -1,0 +1,147 @@
+"""The SDK's exceptions, one tree (every one is an :class:`IdcheckError`)::
+
+    IdcheckError
+    ├── TransportError            the server could not be reached, or the answer was lost,
+    │                             and the retries ran out
+    └── APIError                  the server answered with an error (API.md's shape)
+        ├── BadRequest              400  (ApiKeyInQuery: 400 api_key_in_query)
+        ├── AuthenticationError     401  unknown, revoked or malformed API key
+        ├── PermissionDenied        403  the key's role may not do this
+        ├── NotFound                404  no such object, or another organisation's
+        ├── Conflict                409  (IdempotencyKeyInFlight: the same key is still running)
+        ├── PayloadTooLarge         413
+        ├── UnsupportedMediaType    415
+        ├── InvalidInput            422  details name the record index and field
+        │                                (IdempotencyKeyReused: same key, different body)
+        ├── TooManyRequests         429  RateLimited (retried) or QuotaExceeded (not retried)
+        ├── StoreUnavailable        503  nothing answered, nothing billed (retried)
+        └── ServerError             any other 5xx
+
+An APIError carries ``status``, ``code``, ``message``, ``details`` and ``retry_after`` (seconds,
+from the Retry-After header, or None).
+"""
+
+from typing import Any
+
+
+class IdcheckError(Exception):
+    """Base of every error the SDK raises."""
+
+
+class TransportError(IdcheckError):
+    """No answer: connection refused, reset or timed out, after the retries."""
+
+
+class APIError(IdcheckError):
+    status: int = 0
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+        self.details = details or []
+        self.retry_after = retry_after
+
+
+class BadRequest(APIError):
+    status = 400
+
+
+class ApiKeyInQuery(BadRequest):
+    pass
+
+
+class AuthenticationError(APIError):
+    status = 401
+
+
+class PermissionDenied(APIError):
+    status = 403
+
+
+class NotFound(APIError):
+    status = 404
+
+
+class Conflict(APIError):
+    status = 409
+
+
+class IdempotencyKeyInFlight(Conflict):
+    pass
+
+
+class PayloadTooLarge(APIError):
+    status = 413
+
+
+class UnsupportedMediaType(APIError):
+    status = 415
+
+
+class InvalidInput(APIError):
+    status = 422
+
+
+class IdempotencyKeyReused(InvalidInput):
+    pass
+
+
+class TooManyRequests(APIError):
+    status = 429
+
+
+class RateLimited(TooManyRequests):
+    pass
+
+
+class QuotaExceeded(TooManyRequests):
+    pass
+
+
+class StoreUnavailable(APIError):
+    status = 503
+
+
+class ServerError(APIError):
+    status = 500
+
+
+_BY_CODE: dict[str, type[APIError]] = {
+    "api_key_in_query": ApiKeyInQuery,
+    "idempotency_key_in_flight": IdempotencyKeyInFlight,
+    "idempotency_key_reused": IdempotencyKeyReused,
+    "rate_limited": RateLimited,
+    "quota_exceeded": QuotaExceeded,
+    "store_unavailable": StoreUnavailable,
+}
+_BY_STATUS: dict[int, type[APIError]] = {
+    kind.status: kind
+    for kind in (
+        BadRequest,
+        AuthenticationError,
+        PermissionDenied,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidInput,
+        TooManyRequests,
+        StoreUnavailable,
+    )
+}
+
+
+def error_class(status: int, code: str) -> type[APIError]:
+    """The most precise class for an error answer: by its code, else its status."""
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return ServerError if status >= 500 else APIError
