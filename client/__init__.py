@@ -5,7 +5,7 @@ lost answer is replayed by the server, never done (or billed) twice. Errors: see
 client._exceptions for the tree.
 """
 
-from client._base import Call, RetryEvent
+from client._base import DEFAULT_URL, Call, RetryEvent
 from client._calls import ndjson
 from client._client import AsyncClient, Client
 from client._exceptions import (
@@ -32,6 +32,7 @@ from client._exceptions import (
 from client._retry import Retry
 
 __all__ = [
+    "DEFAULT_URL",
     "APIError",
     "ApiKeyInQuery",
     "AsyncClient",

@@ -6,9 +6,10 @@ makes its own database and drops it afterwards; if the server does not answer, t
 never skips.
 """
 
+import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +44,8 @@ class Database:
     name: str | None = None  # the PostgreSQL database
 
 
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[Database]:
-    """A new PostgreSQL database of its own, dropped afterwards."""
+async def create_postgres_database() -> Database:
+    """A new PostgreSQL database of its own; drop_postgres_database removes it."""
     name = f"idcheck_test_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
     try:
@@ -53,14 +53,24 @@ async def postgres_database() -> AsyncIterator[Database]:
     finally:
         await admin.close()
     base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return Database("postgresql", f"{base}/{name}", name=name)
+
+
+async def drop_postgres_database(database: Database) -> None:
+    admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
     try:
-        yield Database("postgresql", f"{base}/{name}", name=name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
     finally:
-        admin = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=10)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await admin.close()
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[Database]:
+    database = await create_postgres_database()
+    try:
+        yield database
+    finally:
+        await drop_postgres_database(database)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -71,6 +81,22 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         return
     async with postgres_database() as database:
         yield database
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """One database per backend for a whole module (for tests that share a slow-to-start server)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "idcheck.db"
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
+        return
+    database = asyncio.run(create_postgres_database())
+    try:
+        yield database
+    finally:
+        asyncio.run(drop_postgres_database(database))
 
 
 @pytest.fixture
