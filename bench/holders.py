@@ -19,7 +19,7 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
 
-from bench.people import people
+from app.cli.people import people
 from matching import KeyRing
 from matching.tables import KIND_CODES
 from signatures import sign_record

@@ -26,8 +26,8 @@ from typing import Any
 import asyncpg
 import httpx
 
+from app.cli.people import people
 from bench.holders import COPY_COLUMNS, SignedFile, index_rows, write_signed
-from bench.people import people
 from bench.sign import TreeMemory, bench_sign
 from matching import KeyRing
 from signatures import derive_signing_key, normalize_field, sign_record

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.people import people, write_csv
+from app.cli.people import people, write_csv
 
 KEY_HEX = "00" * 32
 

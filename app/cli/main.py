@@ -1,4 +1,4 @@
-"""The `idcheck` command line: offline tools for holders, and the service's commands."""
+"""The `idcheck` command line: holders' and buyers' tools, a demo, and the service's commands."""
 
 import click
 
@@ -9,7 +9,11 @@ from app.cli.service import (
     serve_command,
     usage_group,
 )
+from app.cli.demo import demo_command
+from app.cli.push import push_command
+from app.cli.remote import login_command
 from app.cli.sign import sign_command
+from app.cli.verify import verify_command
 from signatures import FIELDS, InvalidValue, check_default_country, check_field
 
 
@@ -39,6 +43,10 @@ def normalize_command(field: str, value: str, country: str | None, default_count
 
 for command in (
     sign_command,
+    login_command,
+    push_command,
+    verify_command,
+    demo_command,
     serve_command,
     migrate_command,
     purge_command,

@@ -1,4 +1,5 @@
-"""Generated French customer files, fast enough for millions of rows.
+"""Generated French customer files (for `idcheck demo` and the benchmark), fast enough for millions
+of rows.
 
 Faker (fr_FR) fills pools of names, streets and postcodes once; rows combine them at random, so a
 million rows take seconds, not the minutes Faker would take row by row. Some values are dirty on
@@ -58,7 +59,7 @@ def _ascii(text: str) -> str:
 def people(count: int, seed: int = 1, *, dirty: float = 0.05) -> Iterator[dict[str, str]]:
     """``count`` customer records as a CRM exports them (raw, unnormalised strings)."""
     pools = Pools.make(seed)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (made-up people, not secrets)
     for index in range(count):
         first = rng.choice(pools.first_names)
         last = rng.choice(pools.last_names)

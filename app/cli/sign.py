@@ -86,7 +86,7 @@ def sign_csv(
     return summary
 
 
-def _parse_mappings(mappings: tuple[str, ...]) -> dict[str, str]:
+def parse_mappings(mappings: tuple[str, ...]) -> dict[str, str]:
     parsed: dict[str, str] = {}
     for mapping in mappings:
         name, separator, column = mapping.partition("=")
@@ -177,7 +177,7 @@ def open_signing(
         default = check_default_country(default_country)
     except ValueError as exc:
         raise CliError(f"--default-country: {exc}") from None
-    overrides = _parse_mappings(mappings)
+    overrides = parse_mappings(mappings)
     source = open_csv(input_path)
     try:
         columns = map_columns(

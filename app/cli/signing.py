@@ -44,6 +44,7 @@ class Outcome:
     kinds: tuple[str, ...] = ()
     invalid: tuple[str, ...] = ()
     reason: str = ""
+    external_id: str = ""
 
 
 def derive_external_id(fields: Mapping[str, str], key: bytes) -> str:
@@ -83,7 +84,7 @@ def sign_row(job: SignJob, line: int, row: list[str]) -> Outcome:
         "signatures": signatures,
     }
     text = json.dumps(upload, ensure_ascii=False, separators=(",", ":"))
-    return Outcome(line, "signed", text, tuple(signatures), invalid, reason)
+    return Outcome(line, "signed", text, tuple(signatures), invalid, reason, external_id)
 
 
 def _external_id(job: SignJob, row: list[str], fields: Mapping[str, str]) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.people import people
+from app.cli.people import people
 from signatures import KINDS, PAIR_KINDS, sign_record
 from tests.conftest import Database
 from tests.e2e.conftest import Server, auth, new_org, start_server

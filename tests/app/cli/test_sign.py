@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench.people import HEADER, people, write_csv
+from app.cli.people import HEADER, people, write_csv
 from signatures import sign_record
 from tests.app.cli.conftest import KEY_HEX, idcheck
 

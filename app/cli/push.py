@@ -1,0 +1,244 @@
+"""`idcheck push`: sign a customer CSV locally and upload the signatures, in one streaming pass.
+
+Only signatures leave the machine. The file goes up in chunks; each chunk's Idempotency-Key is
+derived from the dataset, the chunk's number and its content, so sending a chunk again (a retry,
+or a push resumed after a crash) is replayed by the server, never applied twice. A journal in
+the state folder records the chunks the server acknowledged; `--resume` skips them without
+sending them at all.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from app.cli.errors import CliError
+from app.cli.remote import Remote, api_errors, remote_options, resolve, state_dir
+from app.cli.sign import open_signing, progress_bar, signing_options
+from app.cli.signing import sign_rows
+from client import Client
+
+MAX_CHUNK = 100_000
+
+
+@dataclass
+class Journal:
+    """What a push of one file into one dataset has had acknowledged, chunk by chunk."""
+
+    path: Path
+    identity: dict[str, Any]
+    acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, input_path: Path, dataset: str, chunk_records: int, resume: bool) -> "Journal":
+        source = input_path.resolve()
+        facts = source.stat()
+        identity = {
+            "input": str(source),
+            "dataset": dataset,
+            "size": facts.st_size,
+            "mtime_ns": facts.st_mtime_ns,
+            "chunk_records": chunk_records,
+        }
+        name = hashlib.sha256(f"{source}\0{dataset}".encode()).hexdigest()[:20]
+        journal = cls(state_dir() / f"push-{name}.json", identity)
+        if not resume:
+            return journal
+        try:
+            saved = json.loads(journal.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return journal  # nothing was acknowledged: resuming is starting
+        except (OSError, ValueError) as exc:
+            raise CliError(f"journal {journal.path}: unreadable ({exc})") from None
+        if saved.get("identity") != identity:
+            raise CliError(
+                f"{input_path} or --chunk-size changed since the interrupted push: "
+                "push it again without --resume"
+            )
+        journal.acknowledged = dict(saved.get("acknowledged", {}))
+        return journal
+
+    def done(self, number: int, digest: str) -> dict[str, Any] | None:
+        entry = self.acknowledged.get(str(number))
+        return entry if entry is not None and entry.get("digest") == digest else None
+
+    def acknowledge(self, number: int, digest: str, upserted: int) -> None:
+        self.acknowledged[str(number)] = {"digest": digest, "upserted": upserted}
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(prefix=".push.", dir=self.path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"identity": self.identity, "acknowledged": self.acknowledged}, handle)
+        os.replace(temporary, self.path)
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class PushSummary:
+    rows: int = 0
+    signed: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    duplicates: int = 0  # a later row of the same chunk had the same external_id
+    chunks_sent: int = 0
+    chunks_resumed: int = 0
+    upserted: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+class Uploader:
+    """Chunks of upload lines (the last row of an external_id wins), sent or skipped."""
+
+    def __init__(
+        self, client: Client, dataset: str, journal: Journal, summary: PushSummary
+    ) -> None:
+        self.client, self.dataset, self.journal, self.summary = client, dataset, journal, summary
+        self.lines: dict[str, str] = {}
+        self.number = 0
+
+    def add(self, external_id: str, line: str) -> None:
+        if external_id in self.lines:
+            self.summary.duplicates += 1
+            del self.lines[external_id]  # keep the file's order: the last one goes at the end
+        self.lines[external_id] = line
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        body = "".join(line + "\n" for line in self.lines.values()).encode()
+        self.lines = {}
+        digest = hashlib.blake2b(
+            f"{self.dataset}\0{self.number}\0".encode() + body, digest_size=16
+        ).hexdigest()
+        if (entry := self.journal.done(self.number, digest)) is not None:
+            self.summary.chunks_resumed += 1
+            self.summary.upserted += int(entry["upserted"])
+        else:
+            with api_errors():
+                result = self.client.upload_records(
+                    self.dataset, body, idempotency_key=f"push-{digest}"
+                )
+            self.journal.acknowledge(self.number, digest, result.upserted)
+            self.summary.chunks_sent += 1
+            self.summary.upserted += result.upserted
+        self.number += 1
+
+
+def _print_summary(console: Console, summary: PushSummary, dataset: str) -> None:
+    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    table = Table(title=f"idcheck push → dataset {dataset}", show_header=False)
+    table.add_row("rows read", f"{summary.rows:,}")
+    table.add_row("rows signed", f"{summary.signed:,}")
+    table.add_row("rows skipped (no kind signable)", f"{summary.skipped:,}")
+    table.add_row("rows rejected (bad id or date)", f"{summary.rejected:,}")
+    table.add_row("repeated ids (the last row kept)", f"{summary.duplicates:,}")
+    for kind, count in sorted(summary.by_kind.items()):
+        table.add_row(f"signatures {kind}", f"{count:,}")
+    table.add_row("chunks sent", f"{summary.chunks_sent:,}")
+    table.add_row("chunks already acknowledged (--resume)", f"{summary.chunks_resumed:,}")
+    table.add_row("records upserted by the server", f"{summary.upserted:,}")
+    table.add_row("time", f"{summary.seconds:.1f} s ({rate:,.0f} rows/s)")
+    console.print(table)
+    if summary.skipped or summary.rejected:
+        console.print("`idcheck sign --rejects FILE` lists the rows left out and why.")
+
+
+@click.command("push")
+@click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path))
+@click.option("--dataset", required=True, help="The dataset's id (POST /v1/datasets).")
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(1, MAX_CHUNK),
+    default=10_000,
+    show_default=True,
+    help="Records per upload request.",
+)
+@click.option("--resume", is_flag=True, help="Skip the chunks an interrupted push had sent.")
+@signing_options
+@remote_options
+def push_command(
+    input_path: Path,
+    dataset: str,
+    chunk_size: int,
+    resume: bool,
+    mappings: tuple[str, ...],
+    id_column: str | None,
+    updated_column: str | None,
+    default_country: str,
+    jobs: int,
+    url: str | None,
+    api_key: str | None,
+    profile: str,
+) -> None:
+    """Sign INPUT.csv here with the server's signing key and upload only the signatures."""
+    remote = resolve(url, api_key, profile)
+    push(input_path, dataset, remote, chunk_size=chunk_size, resume=resume, jobs=jobs,
+         mappings=mappings, id_column=id_column, updated_column=updated_column,
+         default_country=default_country)  # fmt: skip
+
+
+def push(
+    input_path: Path,
+    dataset: str,
+    remote: Remote,
+    *,
+    chunk_size: int = 10_000,
+    resume: bool = False,
+    jobs: int = 0,
+    mappings: tuple[str, ...] = (),
+    id_column: str | None = None,
+    updated_column: str | None = None,
+    default_country: str = "FR",
+    console: Console | None = None,
+) -> PushSummary:
+    console = console or Console(stderr=True)
+    summary = PushSummary()
+    with remote.client() as client:
+        with api_errors():
+            signing_key = client.get_signing_key()
+            client.get_dataset(dataset)
+        journal = Journal.open(input_path, dataset, chunk_size, resume)
+        signing = open_signing(
+            input_path,
+            bytes.fromhex(signing_key.key),
+            signing_key.version,
+            mappings=mappings,
+            id_column=id_column,
+            updated_column=updated_column,
+            default_country=default_country,
+            jobs=jobs,
+            console=console,
+        )
+        uploader = Uploader(client, dataset, journal, summary)
+        started = time.perf_counter()
+        with closing(signing.source), progress_bar(console) as progress:
+            task = progress.add_task("pushing", total=signing.source.size or None)
+            for outcome in sign_rows(signing.job, signing.source.rows(), signing.jobs):
+                summary.rows += 1
+                if outcome.action == "signed":
+                    summary.signed += 1
+                    summary.by_kind.update(outcome.kinds)
+                    uploader.add(outcome.external_id, outcome.upload)
+                    if len(uploader.lines) >= chunk_size:
+                        uploader.flush()
+                        progress.update(task, completed=signing.source.bytes_read())
+                else:
+                    summary.skipped += outcome.action == "skipped"
+                    summary.rejected += outcome.action == "rejected"
+            uploader.flush()
+        summary.seconds = time.perf_counter() - started
+    journal.finish()
+    _print_summary(console, summary, dataset)
+    return summary

@@ -1,0 +1,149 @@
+"""Talking to a server from the command line: where the URL and the API key come from.
+
+The key is read, in this order, from `--api-key`, from $IDCHECK_API_KEY, or from the profile that
+`idcheck login` saved (a file only its owner can read). `--api-key` exists for scripts; typed at a
+prompt, a key would stay in the shell's history, so `login` asks for it without echo instead.
+"""
+
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from app.cli.errors import CliError
+from client import DEFAULT_URL, APIError, Client, IdcheckError, RetryEvent
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def config_dir() -> Path:
+    if explicit := os.environ.get("IDCHECK_CONFIG_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "idcheck"
+
+
+def state_dir() -> Path:
+    """Where `push` keeps its journals (for --resume)."""
+    if explicit := os.environ.get("IDCHECK_STATE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "idcheck"
+
+
+def _profiles_path() -> Path:
+    return config_dir() / "profiles.json"
+
+
+def read_profiles() -> dict[str, dict[str, str]]:
+    path = _profiles_path()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise CliError(f"profile file {path}: unreadable ({exc})") from None
+    if not isinstance(document, dict):
+        raise CliError(f"profile file {path}: not a JSON object")
+    return document
+
+
+def save_profile(name: str, url: str, api_key: str) -> Path:
+    """Write the profile file atomically, readable by its owner only (0600)."""
+    path = _profiles_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    profiles = read_profiles() | {name: {"url": url, "api_key": api_key}}
+    fd, temporary = tempfile.mkstemp(prefix=".profiles.", dir=path.parent)
+    try:
+        os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(profiles, handle, indent=2)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass(frozen=True)
+class Remote:
+    url: str
+    api_key: str
+
+    def client(self, **options: Any) -> Client:
+        return Client(self.url, self.api_key, on_retry=_say_retry, **options)
+
+
+def _say_retry(event: RetryEvent) -> None:
+    click.echo(f"{event.reason}: trying again in {event.delay:.1f} s", err=True)
+
+
+def resolve(url: str | None, api_key: str | None, profile: str) -> Remote:
+    saved = read_profiles().get(profile, {})
+    key = api_key or os.environ.get("IDCHECK_API_KEY") or saved.get("api_key")
+    if not key:
+        raise CliError(
+            "no API key: run `idcheck login`, or set IDCHECK_API_KEY (or pass --api-key)"
+        )
+    address = url or os.environ.get("IDCHECK_URL") or saved.get("url") or DEFAULT_URL
+    return Remote(address, key)
+
+
+def remote_options(command: Callable[P, R]) -> Callable[P, R]:
+    """--url, --api-key and --profile, resolved into a `remote` argument."""
+    for option in (
+        click.option(
+            "--profile", default="default", show_default=True, help="Profile of `idcheck login`."
+        ),
+        click.option(
+            "--api-key", help="The API key (default: $IDCHECK_API_KEY, else the profile)."
+        ),
+        click.option(
+            "--url",
+            help=f"The server (default: $IDCHECK_URL, else the profile, else {DEFAULT_URL}).",
+        ),
+    ):
+        command = option(command)
+    return command
+
+
+@contextmanager
+def api_errors() -> Iterator[None]:
+    """An SDK error becomes the command line's one-line error."""
+    try:
+        yield
+    except APIError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in d.get('loc', []))}: {d.get('msg', '')}"
+            for d in exc.details[:5]
+        )
+        raise CliError(f"{exc}" + (f" ({details})" if details else "")) from None
+    except IdcheckError as exc:
+        raise CliError(f"cannot reach the server: {exc}") from None
+
+
+@click.command("login")
+@click.option("--url", default=DEFAULT_URL, show_default=True, help="The server.")
+@click.option("--profile", default="default", show_default=True)
+def login_command(url: str, profile: str) -> None:
+    """Save a server and an API key (asked without echo, or taken from $IDCHECK_API_KEY)."""
+    key = os.environ.get("IDCHECK_API_KEY") or click.prompt("API key", hide_input=True)
+    key = key.strip()
+    role = key.split("_")[1] if key.count("_") >= 2 and key.startswith("idc_") else ""
+    with api_errors(), Client(url, key, on_retry=_say_retry) as client:
+        if role in ("holder", "buyer"):
+            client.get_signing_key()
+        elif role in ("finance", "admin"):
+            client.get_usage()
+        else:
+            raise CliError("that is not an idcheck API key (they start with idc_<role>_)")
+    path = save_profile(profile, url, key)
+    click.echo(f"logged in to {url} as a {role}; profile {profile!r} saved in {path}")

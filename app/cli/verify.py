@@ -1,0 +1,271 @@
+"""`idcheck verify`: a buyer's prospect file in, the same file with verdicts out.
+
+Rows go in requests of 1,000 (the server's limit), several in flight, and come out in the file's
+order. With `--local-sign` the rows are normalised and signed here with the server's signing key
+and only signatures are sent (/v1/verify/signed); without it the server normalises them
+(/v1/verify). Both give the same verdicts for the same file.
+"""
+
+import asyncio
+import csv
+from collections import deque
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from app.cli.csv_input import CsvFile, map_columns, open_csv
+from app.cli.errors import CliError
+from app.cli.remote import Remote, api_errors, remote_options, resolve
+from app.cli.sign import parse_mappings, progress_bar
+from client import AsyncClient, IdcheckError
+from schemas.verify import Check, Result, VerifyResponse
+from signatures import FIELDS, KINDS, check_default_country, normalize_record, sign_fields
+
+MAX_VALUE = 256  # API.md: a raw value is at most 256 characters
+COLUMNS = ["idcheck_verdict", *(f"idcheck_{kind}" for kind in KINDS)]
+COLUMNS += ["idcheck_last_seen", "idcheck_invalid"]
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: list[str]
+    record: dict[str, str]  # field -> value, empty cells left out
+    too_long: tuple[str, ...]  # fields over MAX_VALUE: invalid, never sent
+
+
+@dataclass(frozen=True)
+class LocalKey:
+    key: bytes
+    version: int
+
+
+def read_rows(source: CsvFile, fields: dict[str, int]) -> Iterator[Row]:
+    for _, cells in source.rows():
+        record, too_long = {}, []
+        for name, index in fields.items():
+            value = cells[index].strip() if index < len(cells) else ""
+            if len(value) > MAX_VALUE:
+                too_long.append(name)
+            elif value:
+                record[name] = value
+        yield Row(cells, record, tuple(too_long))
+
+
+def _request(rows: list[Row], local: LocalKey | None, default_country: str) -> list[dict[str, Any]]:
+    if local is None:
+        return [row.record for row in rows]
+    signed = []
+    for row in rows:
+        normalized = normalize_record(row.record, default_country=default_country)
+        signatures = sign_fields(normalized.fields, local.key)
+        signed.append({"key_version": local.version, "signatures": signatures})
+    return signed
+
+
+def _local_invalid(rows: list[Row], default_country: str) -> list[set[str]]:
+    return [
+        set(normalize_record(row.record, default_country=default_country).invalid) for row in rows
+    ]
+
+
+def result_cells(result: Result, extra_invalid: set[str]) -> list[str]:
+    cells: list[str] = [result.verdict]
+    checks: dict[str, Check] = {str(kind): check for kind, check in result.checks.items()}
+    for kind in KINDS:
+        check = checks.get(kind)
+        cells.append("" if check is None else ("yes" if check.match else "no"))
+    seen = [c.last_seen for c in result.checks.values() if c.match and c.last_seen]
+    cells.append(max(seen).isoformat() if seen else "")
+    invalid = set(result.invalid) | extra_invalid
+    cells.append(" ".join(name for name in FIELDS if name in invalid))
+    return cells
+
+
+@dataclass
+class VerifySummary:
+    rows: int = 0
+    billable: int = 0
+    matched: int = 0
+    verdicts: dict[str, int] | None = None
+    error: str | None = None
+
+
+async def _run(
+    rows: Iterator[Row],
+    remote: Remote,
+    out: TextIO,
+    header: list[str],
+    *,
+    purpose: str,
+    default_country: str,
+    local_sign: bool,
+    batch: int,
+    concurrency: int,
+    on_batch: Any,
+) -> VerifySummary:
+    summary = VerifySummary(
+        verdicts=dict.fromkeys(["verified", "partial", "unverified", "invalid"], 0)
+    )
+    writer = csv.writer(out)
+    writer.writerow([*header, *COLUMNS])
+    async with AsyncClient(remote.url, remote.api_key, max_connections=concurrency) as client:
+        local = None
+        if local_sign:
+            answer = await client.get_signing_key()
+            local = LocalKey(bytes.fromhex(answer.key), answer.version)
+
+        async def send(chunk: list[Row]) -> tuple[VerifyResponse, list[set[str]]]:
+            body = await asyncio.to_thread(_request, chunk, local, default_country)
+            if local is None:
+                response = await client.verify(body, purpose, default_country=default_country)
+                return response, [set() for _ in chunk]
+            invalid = await asyncio.to_thread(_local_invalid, chunk, default_country)
+            return await client.verify_signed(body, purpose), invalid
+
+        pending: deque[tuple[list[Row], asyncio.Task[Any]]] = deque()
+
+        async def write_oldest() -> None:
+            chunk, task = pending.popleft()
+            response, invalid = await task
+            for row, result, extra in zip(chunk, response.results, invalid, strict=True):
+                writer.writerow([*row.cells, *result_cells(result, extra | set(row.too_long))])
+                assert summary.verdicts is not None
+                summary.verdicts[result.verdict] += 1
+            summary.rows += len(chunk)
+            summary.billable += response.usage.billable_records
+            summary.matched += response.usage.matched_records
+            on_batch(summary.rows)
+
+        try:
+            while chunk := list(islice(rows, batch)):
+                pending.append((chunk, asyncio.create_task(send(chunk))))
+                if len(pending) >= concurrency:
+                    await write_oldest()
+            while pending:
+                await write_oldest()
+        except IdcheckError as exc:
+            summary.error = str(exc)
+            for _, task in pending:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+    return summary
+
+
+def verify_file(
+    input_path: Path,
+    output: Path,
+    remote: Remote,
+    *,
+    purpose: str,
+    local_sign: bool = False,
+    default_country: str = "FR",
+    mappings: tuple[str, ...] = (),
+    batch: int = 1000,
+    concurrency: int = 4,
+    console: Console | None = None,
+) -> VerifySummary:
+    """Verify INPUT into OUTPUT. On a server error midway, OUTPUT keeps the rows answered so far
+    (they were billed) and the error is raised after it is written."""
+    console = console or Console(stderr=True)
+    if output.resolve() == input_path.resolve():
+        raise CliError(f"{output}: would overwrite the input file")
+    try:
+        default = check_default_country(default_country)
+    except ValueError as exc:
+        raise CliError(f"--default-country: {exc}") from None
+    with closing(open_csv(input_path)) as source:
+        columns = map_columns(source.header, parse_mappings(mappings))
+        console.print(
+            f"reading {input_path}: {columns.describe()}", highlight=False, soft_wrap=True
+        )
+        temporary = output.with_name(f".{output.name}.part")
+        try:
+            with (
+                temporary.open("w", encoding="utf-8", newline="") as out,
+                progress_bar(console) as bar,
+            ):
+                task = bar.add_task("verifying", total=source.size or None)
+                summary = asyncio.run(
+                    _run(
+                        read_rows(source, columns.fields),
+                        remote,
+                        out,
+                        source.header,
+                        purpose=purpose,
+                        default_country=default,
+                        local_sign=local_sign,
+                        batch=batch,
+                        concurrency=concurrency,
+                        on_batch=lambda _: bar.update(task, completed=source.bytes_read()),
+                    )
+                )
+            temporary.replace(output)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    _print_summary(console, summary, output)
+    if summary.error is not None:
+        raise CliError(
+            f"stopped after {summary.rows:,} rows ({output} holds them): {summary.error}"
+        )
+    return summary
+
+
+def _print_summary(console: Console, summary: VerifySummary, output: Path) -> None:
+    table = Table(title="idcheck verify", show_header=False)
+    table.add_row("rows verified", f"{summary.rows:,}")
+    for verdict, count in (summary.verdicts or {}).items():
+        table.add_row(f"  {verdict}", f"{count:,}")
+    table.add_row("billable records", f"{summary.billable:,}")
+    table.add_row("output", str(output))
+    console.print(table)
+
+
+@click.command("verify")
+@click.argument("input_path", metavar="PROSPECTS.csv", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV to write: the input's columns, then the verdict and one column per check.",
+)
+@click.option("--purpose", required=True, help="Why you check these people (kept with the usage).")
+@click.option("--local-sign", is_flag=True, help="Sign here and send only signatures.")
+@click.option("--default-country", default="FR", show_default=True)
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="field=Column",
+    help="Read a field from a column the header does not name plainly.",
+)
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
+@remote_options
+def verify_command(
+    input_path: Path,
+    output: Path,
+    purpose: str,
+    local_sign: bool,
+    default_country: str,
+    mappings: tuple[str, ...],
+    batch_size: int,
+    concurrency: int,
+    url: str | None,
+    api_key: str | None,
+    profile: str,
+) -> None:
+    """Check a prospect file: is each email, phone, name and address genuine and current?"""
+    remote = resolve(url, api_key, profile)
+    with api_errors():
+        verify_file(input_path, output, remote, purpose=purpose, local_sign=local_sign,
+                    default_country=default_country, mappings=mappings, batch=batch_size,
+                    concurrency=concurrency)  # fmt: skip
