@@ -1,0 +1,217 @@
+"""The holder's and the buyer's commands as a user runs them (subprocesses), on a real server."""
+
+import csv
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from app.cli.people import HEADER, people, write_csv
+from client import Client
+from tests.e2e.conftest import IDCHECK, Server, auth, new_org
+
+
+def _env(tmp_path: Path, **more: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDCHECK_")}
+    return env | {
+        "IDCHECK_STATE_DIR": str(tmp_path / "state"),
+        "IDCHECK_CONFIG_DIR": str(tmp_path / "config"),
+        **more,
+    }
+
+
+def _idcheck(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [IDCHECK, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _summary(output: str) -> dict[str, str]:
+    """The rows of a command's summary table: label -> value."""
+    rows = {}
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.split("│")]
+        if len(cells) == 4:
+            rows[cells[1]] = cells[2].replace(",", "")
+    return rows
+
+
+def _holder(server: Server, name: str) -> tuple[str, str]:
+    """A holder's key and a new dataset of it."""
+    with server.client() as client:
+        _, key = new_org(client, server.admin_key, "holder", name)
+    with Client(server.url, key) as holder:
+        return key, str(holder.create_dataset(name, "contract").id)
+
+
+def _expected(
+    env: dict[str, str], server: Server, key: str, source: Path, tmp: Path
+) -> dict[str, Any]:
+    """What the dataset must hold: `idcheck sign` of the same file, the last row of an id wins."""
+    with Client(server.url, key) as client:
+        (tmp / "key.json").write_text(client.get_signing_key().model_dump_json())
+    signed = tmp / "signed.ndjson"
+    done = _idcheck(env, "sign", str(source), "--key-file", str(tmp / "key.json"),
+                    "--id-column", "Référence", "-o", str(signed))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    records = {}
+    with signed.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            records[record["external_id"]] = record["signatures"]
+    by_kind = Counter(kind for signatures in records.values() for kind in signatures)
+    return {"records": len(records), "by_kind": dict(by_kind)}
+
+
+def test_a_push_killed_midway_resumes_with_no_record_missing_or_twice(
+    server: Server, tmp_path: Path
+) -> None:
+    key, dataset = _holder(server, "push holder")
+    rows = list(people(100_000, seed=5))
+    rows.insert(10, rows[3] | {"email": "nouvelle@exemple.fr"})  # the same id again, changed
+    source = tmp_path / "customers.csv"
+    write_csv(source, iter(rows))
+    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=key)
+    args = [IDCHECK, "push", str(source), "--dataset", dataset, "--id-column", "Référence",
+            "--chunk-size", "5000", "--jobs", "2"]  # fmt: skip
+    with (tmp_path / "first.log").open("wb") as log:
+        first = subprocess.Popen(args, env=env, stdout=log, stderr=log, start_new_session=True)
+    acknowledged = 0
+    deadline = time.monotonic() + 240
+    while acknowledged < 4:
+        assert first.poll() is None, (tmp_path / "first.log").read_text()
+        assert time.monotonic() < deadline, "the push acknowledged nothing"
+        for journal in (tmp_path / "state").glob("push-*.json"):
+            acknowledged = len(json.loads(journal.read_text())["acknowledged"])
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)  # the push and its signing processes, at once
+    first.wait()
+    expected = _expected(env, server, key, source, tmp_path)
+    total_chunks = -(-expected["records"] // 5000)
+    with Client(server.url, key) as holder:
+        assert holder.get_dataset(dataset).records < expected["records"]  # it really stopped midway
+
+    resumed = _idcheck(env, *args[1:], "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = _summary(resumed.stderr)
+    assert int(summary["chunks already acknowledged (--resume)"]) >= 4
+    assert summary["repeated ids (the last row kept)"] == "1"
+    with Client(server.url, key) as holder:
+        detail = holder.get_dataset(dataset)
+    assert detail.records == expected["records"] == 100_000
+    assert detail.by_kind == expected["by_kind"]
+    assert detail.signatures == sum(expected["by_kind"].values())
+    # Every chunk was applied exactly once: one upload in the audit log per chunk, none twice.
+    with server.client() as client:
+        entries = client.get("/v1/audit", params={"limit": 1000}, headers=auth(key)).json()
+    uploads = [e for e in entries["entries"] if e["action"] == "records.upload"]
+    assert len(uploads) == total_chunks
+    assert sum(e["counts"]["records"] for e in uploads) == expected["records"]
+    assert not list((tmp_path / "state").glob("push-*.json"))  # a finished push leaves no journal
+
+
+def _prospects(customers: list[dict[str, str]], count: int) -> list[dict[str, str]]:
+    rows = []
+    strangers = people(count, seed=77)
+    for index, stranger in enumerate(strangers):
+        if index % 5 < 2:  # 40 % known, written another way
+            person = customers[index % len(customers)]
+            rows.append(person | {"email": person["email"].upper(), "phone": person["phone"] + " "})
+        else:
+            rows.append(stranger)
+    rows[1] |= {"last_name": "x" * 300}  # too long to send: invalid in both modes
+    rows[2] = {"email": "pas-une-adresse", "phone": "12"}
+    for row in rows:
+        row.pop("external_id", None)
+    return rows
+
+
+def test_verify_gives_the_same_file_raw_and_signed_locally(server: Server, tmp_path: Path) -> None:
+    holder_key, dataset = _holder(server, "verify holder")
+    customers = list(people(5_000, seed=6))
+    write_csv(tmp_path / "customers.csv", iter(customers))
+    pushed = _idcheck(_env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=holder_key),
+                      "push", str(tmp_path / "customers.csv"), "--dataset", dataset,
+                      "--id-column", "Référence")  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    with server.client() as client:
+        _, buyer = new_org(client, server.admin_key, "buyer", "verify buyer")
+    prospects = tmp_path / "prospects.csv"
+    write_csv(prospects, iter(_prospects(customers, 10_000)))
+    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=buyer)
+    outputs = {}
+    for mode in ("raw", "signed"):
+        output = tmp_path / f"results-{mode}.csv"
+        extra = ["--local-sign"] if mode == "signed" else []
+        done = _idcheck(env, "verify", str(prospects), "-o", str(output), "--purpose", "test",
+                        *extra)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outputs[mode] = output.read_bytes()
+    assert outputs["raw"] == outputs["signed"]
+
+    with (tmp_path / "results-raw.csv").open(encoding="utf-8", newline="") as handle:
+        results = list(csv.DictReader(handle))
+    with prospects.open(encoding="utf-8-sig", newline="") as handle:
+        inputs = list(csv.DictReader(handle, delimiter=";"))
+    assert len(results) == 10_000
+    assert all(
+        result[HEADER["email"]] == row[HEADER["email"]]
+        for result, row in zip(results, inputs, strict=True)
+    )
+    known = [r for i, r in enumerate(results) if i % 5 < 2 and i not in (1, 2)]
+    assert Counter(r["idcheck_verdict"] for r in known)["verified"] >= 0.95 * len(known)
+    assert results[1]["idcheck_invalid"] == "last_name"
+    assert (results[2]["idcheck_verdict"], results[2]["idcheck_invalid"]) == (
+        "invalid",
+        "email phone",
+    )
+    with Client(server.url, buyer) as client:
+        (usage,) = client.get_my_usage().rows
+    assert usage.records == 20_000  # both runs, each row once
+
+
+def test_login_saves_a_private_profile_that_later_commands_use(
+    server: Server, tmp_path: Path
+) -> None:
+    with server.client() as client:
+        _, buyer = new_org(client, server.admin_key, "buyer", "login buyer")
+    prospects = tmp_path / "p.csv"
+    write_csv(prospects, iter([{"email": "jeanne@exemple.fr", "last_name": "Martin"}]))
+    output = tmp_path / "out.csv"
+    verify = ["verify", str(prospects), "-o", str(output), "--purpose", "login test"]
+    refused = _idcheck(_env(tmp_path), *verify)
+    assert refused.returncode == 1
+    assert "no API key: run `idcheck login`" in refused.stderr
+
+    wrong = _idcheck(
+        _env(tmp_path, IDCHECK_API_KEY="idc_buyer_" + "0" * 40), "login", "--url", server.url
+    )
+    assert wrong.returncode == 1
+    assert "401 unauthenticated" in wrong.stderr
+
+    login = _idcheck(_env(tmp_path, IDCHECK_API_KEY=buyer), "login", "--url", server.url)
+    assert login.returncode == 0, login.stderr
+    profile = tmp_path / "config" / "profiles.json"
+    assert stat.S_IMODE(profile.stat().st_mode) == 0o600
+    done = _idcheck(_env(tmp_path), *verify)  # no key in the environment: the profile's
+    assert done.returncode == 0, done.stderr
+    assert "verdict" in output.read_text().splitlines()[0]
+
+
+def test_the_demo_runs_offline_in_under_a_minute(tmp_path: Path) -> None:
+    env = _env(tmp_path, HOME=str(tmp_path))
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        env[proxy] = "http://127.0.0.1:9"  # any attempt to leave the machine would fail
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    done = _idcheck(env, "demo", timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verified" in done.stdout
+    assert "unverified" in done.stdout
+    assert "GET /v1/usage?group_by=buyer" in done.stdout
