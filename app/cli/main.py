@@ -2,6 +2,9 @@
 
 import click
 
+from app.cli.demo import demo_command
+from app.cli.push import push_command
+from app.cli.remote import login_command
 from app.cli.service import (
     admin_group,
     migrate_command,
@@ -9,9 +12,6 @@ from app.cli.service import (
     serve_command,
     usage_group,
 )
-from app.cli.demo import demo_command
-from app.cli.push import push_command
-from app.cli.remote import login_command
 from app.cli.sign import sign_command
 from app.cli.verify import verify_command
 from signatures import FIELDS, InvalidValue, check_default_country, check_field

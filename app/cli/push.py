@@ -1,10 +1,11 @@
 """`idcheck push`: sign a customer CSV locally and upload the signatures, in one streaming pass.
 
-Only signatures leave the machine. The file goes up in chunks; each chunk's Idempotency-Key is
-derived from the dataset, the chunk's number and its content, so sending a chunk again (a retry,
-or a push resumed after a crash) is replayed by the server, never applied twice. A journal in
-the state folder records the chunks the server acknowledged; `--resume` skips them without
-sending them at all.
+Only signatures leave the machine. The file goes up in chunks. Each push has a run id, kept in a
+journal in the state folder with the chunks the server acknowledged; a chunk's Idempotency-Key is
+made of the run id, the chunk's number and a digest of its content. So a chunk sent again within
+the run (a retry, or a push resumed with `--resume` after a crash) is replayed by the server,
+never applied twice, and `--resume` skips the acknowledged chunks without sending them at all;
+a new push of the same file is a new run and applies again (say, after records were deleted).
 """
 
 import hashlib
@@ -12,6 +13,7 @@ import json
 import os
 import tempfile
 import time
+import uuid
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ class Journal:
 
     path: Path
     identity: dict[str, Any]
+    run: str = field(default_factory=lambda: uuid.uuid4().hex)
     acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -52,21 +55,26 @@ class Journal:
         }
         name = hashlib.sha256(f"{source}\0{dataset}".encode()).hexdigest()[:20]
         journal = cls(state_dir() / f"push-{name}.json", identity)
-        if not resume:
-            return journal
-        try:
-            saved = json.loads(journal.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return journal  # nothing was acknowledged: resuming is starting
-        except (OSError, ValueError) as exc:
-            raise CliError(f"journal {journal.path}: unreadable ({exc})") from None
-        if saved.get("identity") != identity:
-            raise CliError(
-                f"{input_path} or --chunk-size changed since the interrupted push: "
-                "push it again without --resume"
-            )
-        journal.acknowledged = dict(saved.get("acknowledged", {}))
+        if resume:
+            try:
+                saved = json.loads(journal.path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                saved = None  # the push stopped before it began: resuming is starting
+            except (OSError, ValueError) as exc:
+                raise CliError(f"journal {journal.path}: unreadable ({exc})") from None
+            if saved is not None:
+                if saved.get("identity") != identity:
+                    raise CliError(
+                        f"{input_path} or --chunk-size changed since the interrupted push: "
+                        "push it again without --resume"
+                    )
+                journal.run = str(saved["run"])
+                journal.acknowledged = dict(saved.get("acknowledged", {}))
+        journal.save()  # before the first chunk leaves: a resume always finds this run
         return journal
+
+    def key(self, number: int, digest: str) -> str:
+        return f"push-{self.run}-{number}-{digest}"
 
     def done(self, number: int, digest: str) -> dict[str, Any] | None:
         entry = self.acknowledged.get(str(number))
@@ -74,10 +82,15 @@ class Journal:
 
     def acknowledge(self, number: int, digest: str, upserted: int) -> None:
         self.acknowledged[str(number)] = {"digest": digest, "upserted": upserted}
+        self.save()
+
+    def save(self) -> None:
+        """Atomically: a crash leaves the old journal or the new one, never half of one."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        state = {"identity": self.identity, "run": self.run, "acknowledged": self.acknowledged}
         fd, temporary = tempfile.mkstemp(prefix=".push.", dir=self.path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"identity": self.identity, "acknowledged": self.acknowledged}, handle)
+            json.dump(state, handle)
         os.replace(temporary, self.path)
 
     def finish(self) -> None:
@@ -127,9 +140,8 @@ class Uploader:
             self.summary.upserted += int(entry["upserted"])
         else:
             with api_errors():
-                result = self.client.upload_records(
-                    self.dataset, body, idempotency_key=f"push-{digest}"
-                )
+                key = self.journal.key(self.number, digest)
+                result = self.client.upload_records(self.dataset, body, idempotency_key=key)
             self.journal.acknowledge(self.number, digest, result.upserted)
             self.summary.chunks_sent += 1
             self.summary.upserted += result.upserted
@@ -184,9 +196,21 @@ def push_command(
 ) -> None:
     """Sign INPUT.csv here with the server's signing key and upload only the signatures."""
     remote = resolve(url, api_key, profile)
-    push(input_path, dataset, remote, chunk_size=chunk_size, resume=resume, jobs=jobs,
-         mappings=mappings, id_column=id_column, updated_column=updated_column,
-         default_country=default_country)  # fmt: skip
+    try:
+        push(
+            input_path,
+            dataset,
+            remote,
+            chunk_size=chunk_size,
+            resume=resume,
+            jobs=jobs,
+            mappings=mappings,
+            id_column=id_column,
+            updated_column=updated_column,
+            default_country=default_country,
+        )
+    except KeyboardInterrupt:
+        raise CliError("interrupted: the same command with --resume goes on from here") from None
 
 
 def push(

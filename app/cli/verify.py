@@ -266,6 +266,14 @@ def verify_command(
     """Check a prospect file: is each email, phone, name and address genuine and current?"""
     remote = resolve(url, api_key, profile)
     with api_errors():
-        verify_file(input_path, output, remote, purpose=purpose, local_sign=local_sign,
-                    default_country=default_country, mappings=mappings, batch=batch_size,
-                    concurrency=concurrency)  # fmt: skip
+        verify_file(
+            input_path,
+            output,
+            remote,
+            purpose=purpose,
+            local_sign=local_sign,
+            default_country=default_country,
+            mappings=mappings,
+            batch=batch_size,
+            concurrency=concurrency,
+        )

@@ -132,8 +132,12 @@ def test_errors_are_typed(server: Server, orgs: Orgs) -> None:
         with pytest.raises(NotFound):
             holder.get_dataset("00000000-0000-0000-0000-000000000000")
         dataset = holder.create_dataset("sdk", "contract")
-        bad = {"external_id": "x", "updated_at": "2999-01-01", "key_version": 1,
-               "signatures": {"email": "0" * 32}}  # fmt: skip
+        bad = {
+            "external_id": "x",
+            "updated_at": "2999-01-01",
+            "key_version": 1,
+            "signatures": {"email": "0" * 32},
+        }
         with pytest.raises(InvalidInput) as invalid:
             holder.upload_records(dataset.id, [bad])
     assert invalid.value.code == "invalid_input"
@@ -144,10 +148,14 @@ def test_a_holder_uploads_and_sees_its_dataset(server: Server, orgs: Orgs) -> No
     with Client(server.url, orgs.holder) as holder:
         dataset = holder.create_dataset("sdk upload", "contract", retention_days=30)
         records = [
-            {"external_id": f"r{i}", "updated_at": "2026-01-02", "key_version": 1,
-             "signatures": {"email": f"{i:032x}", "phone": f"{i + 100:032x}"}}
+            {
+                "external_id": f"r{i}",
+                "updated_at": "2026-01-02",
+                "key_version": 1,
+                "signatures": {"email": f"{i:032x}", "phone": f"{i + 100:032x}"},
+            }
             for i in range(5)
-        ]  # fmt: skip
+        ]
         assert holder.upload_records(dataset.id, records).upserted == 5
         detail = holder.get_dataset(dataset.id)
         assert (detail.records, detail.signatures, detail.retention_days) == (5, 10, 30)

@@ -58,8 +58,17 @@ def _expected(
     with Client(server.url, key) as client:
         (tmp / "key.json").write_text(client.get_signing_key().model_dump_json())
     signed = tmp / "signed.ndjson"
-    done = _idcheck(env, "sign", str(source), "--key-file", str(tmp / "key.json"),
-                    "--id-column", "Référence", "-o", str(signed))  # fmt: skip
+    done = _idcheck(
+        env,
+        "sign",
+        str(source),
+        "--key-file",
+        str(tmp / "key.json"),
+        "--id-column",
+        "Référence",
+        "-o",
+        str(signed),
+    )
     assert done.returncode == 0, done.stderr
     records = {}
     with signed.open(encoding="utf-8") as handle:
@@ -79,8 +88,19 @@ def test_a_push_killed_midway_resumes_with_no_record_missing_or_twice(
     source = tmp_path / "customers.csv"
     write_csv(source, iter(rows))
     env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=key)
-    args = [IDCHECK, "push", str(source), "--dataset", dataset, "--id-column", "Référence",
-            "--chunk-size", "5000", "--jobs", "2"]  # fmt: skip
+    args = [
+        IDCHECK,
+        "push",
+        str(source),
+        "--dataset",
+        dataset,
+        "--id-column",
+        "Référence",
+        "--chunk-size",
+        "5000",
+        "--jobs",
+        "2",
+    ]
     with (tmp_path / "first.log").open("wb") as log:
         first = subprocess.Popen(args, env=env, stdout=log, stderr=log, start_new_session=True)
     acknowledged = 0
@@ -137,9 +157,15 @@ def test_verify_gives_the_same_file_raw_and_signed_locally(server: Server, tmp_p
     holder_key, dataset = _holder(server, "verify holder")
     customers = list(people(5_000, seed=6))
     write_csv(tmp_path / "customers.csv", iter(customers))
-    pushed = _idcheck(_env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=holder_key),
-                      "push", str(tmp_path / "customers.csv"), "--dataset", dataset,
-                      "--id-column", "Référence")  # fmt: skip
+    pushed = _idcheck(
+        _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=holder_key),
+        "push",
+        str(tmp_path / "customers.csv"),
+        "--dataset",
+        dataset,
+        "--id-column",
+        "Référence",
+    )
     assert pushed.returncode == 0, pushed.stderr
     with server.client() as client:
         _, buyer = new_org(client, server.admin_key, "buyer", "verify buyer")
@@ -150,8 +176,9 @@ def test_verify_gives_the_same_file_raw_and_signed_locally(server: Server, tmp_p
     for mode in ("raw", "signed"):
         output = tmp_path / f"results-{mode}.csv"
         extra = ["--local-sign"] if mode == "signed" else []
-        done = _idcheck(env, "verify", str(prospects), "-o", str(output), "--purpose", "test",
-                        *extra)  # fmt: skip
+        done = _idcheck(
+            env, "verify", str(prospects), "-o", str(output), "--purpose", "test", *extra
+        )
         assert done.returncode == 0, done.stderr
         outputs[mode] = output.read_bytes()
     assert outputs["raw"] == outputs["signed"]
@@ -215,3 +242,17 @@ def test_the_demo_runs_offline_in_under_a_minute(tmp_path: Path) -> None:
     assert "verified" in done.stdout
     assert "unverified" in done.stdout
     assert "GET /v1/usage?group_by=buyer" in done.stdout
+
+
+def test_a_new_push_of_the_same_file_applies_again(server: Server, tmp_path: Path) -> None:
+    key, dataset = _holder(server, "again holder")
+    source = tmp_path / "few.csv"
+    write_csv(source, people(50, seed=9))
+    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=key)
+    args = ["push", str(source), "--dataset", dataset, "--id-column", "Référence"]
+    assert _idcheck(env, *args).returncode == 0
+    with Client(server.url, key) as holder:
+        assert holder.delete_records(dataset, ["C00000000", "C00000001"]).deleted == 2
+        again = _idcheck(env, *args)  # a new run, not a replay of the first one
+        assert again.returncode == 0, again.stderr
+        assert holder.get_dataset(dataset).records == 50

@@ -1,0 +1,64 @@
+"""The push journal: what --resume may skip, and when it must refuse."""
+
+from pathlib import Path
+
+import pytest
+
+from app.cli.errors import CliError
+from app.cli.push import Journal
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("IDCHECK_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+def test_a_resume_keeps_the_run_and_what_was_acknowledged(tmp_path: Path, state: Path) -> None:
+    source = tmp_path / "clients.csv"
+    source.write_text("Courriel\na@exemple.fr\n")
+    first = Journal.open(source, "dataset-1", 100, resume=False)
+    assert first.path.parent == state
+    assert first.path.exists()  # saved before any chunk is sent
+    first.acknowledge(0, "d0", upserted=100)
+    resumed = Journal.open(source, "dataset-1", 100, resume=True)
+    assert resumed.run == first.run
+    assert resumed.done(0, "d0") == {"digest": "d0", "upserted": 100}
+    assert resumed.done(0, "other content") is None
+    assert resumed.done(1, "d1") is None
+    assert resumed.key(0, "d0") == first.key(0, "d0")
+
+    fresh = Journal.open(source, "dataset-1", 100, resume=False)
+    assert fresh.run != first.run  # a new push is a new run: the server applies it again
+    assert fresh.acknowledged == {}
+    assert fresh.key(0, "d0") != first.key(0, "d0")
+    fresh.finish()
+    assert not fresh.path.exists()
+
+
+@pytest.mark.parametrize("change", ["file", "chunk size", "dataset"])
+def test_a_resume_of_something_else_is_refused_or_fresh(tmp_path: Path, change: str) -> None:
+    source = tmp_path / "clients.csv"
+    source.write_text("Courriel\na@exemple.fr\n")
+    first = Journal.open(source, "dataset-1", 100, resume=False)
+    first.acknowledge(0, "d0", upserted=1)
+    if change == "file":
+        source.write_text("Courriel\na@exemple.fr\nb@exemple.fr\n")
+        with pytest.raises(CliError, match="changed since the interrupted push"):
+            Journal.open(source, "dataset-1", 100, resume=True)
+    elif change == "chunk size":
+        with pytest.raises(CliError, match="changed since the interrupted push"):
+            Journal.open(source, "dataset-1", 50, resume=True)
+    else:  # another dataset has its own journal: nothing of this one is skipped
+        other = Journal.open(source, "dataset-2", 100, resume=True)
+        assert other.acknowledged == {}
+        assert other.run != first.run
+
+
+def test_an_unreadable_journal_is_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "clients.csv"
+    source.write_text("Courriel\na@exemple.fr\n")
+    journal = Journal.open(source, "dataset-1", 100, resume=False)
+    journal.path.write_text("{not json")
+    with pytest.raises(CliError, match="unreadable"):
+        Journal.open(source, "dataset-1", 100, resume=True)
