@@ -18,8 +18,9 @@ from client import (
     RetryEvent,
     TransportError,
 )
-from tests.client.conftest import FaultyProxy, Orgs
+from tests.client.conftest import Orgs
 from tests.e2e.conftest import Server
+from tests.e2e.proxy import FaultyProxy
 
 PEOPLE = [
     {

@@ -10,10 +10,12 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.cli.people import HEADER, people, write_csv
 from client import Client
 from tests.e2e.conftest import IDCHECK, Server, auth, new_org
+from tests.e2e.proxy import FaultyProxy
 
 
 def _env(tmp_path: Path, **more: str) -> dict[str, str]:
@@ -256,3 +258,56 @@ def test_a_new_push_of_the_same_file_applies_again(server: Server, tmp_path: Pat
         again = _idcheck(env, *args)  # a new run, not a replay of the first one
         assert again.returncode == 0, again.stderr
         assert holder.get_dataset(dataset).records == 50
+
+
+def test_push_and_local_sign_send_no_raw_value(server: Server, tmp_path: Path) -> None:
+    """Everything push and verify --local-sign send goes through a proxy that reads it all."""
+    parts = urlsplit(server.url)
+    proxy = FaultyProxy((parts.hostname or "127.0.0.1", parts.port or 80))
+    key, dataset = _holder(server, "raw holder")
+    customers = list(people(300, seed=12))
+    write_csv(tmp_path / "customers.csv", iter(customers))
+    with server.client() as client:
+        _, buyer = new_org(client, server.admin_key, "buyer", "raw buyer")
+    try:
+        holder_env = _env(tmp_path, IDCHECK_URL=proxy.url, IDCHECK_API_KEY=key)
+        pushed = _idcheck(
+            holder_env,
+            "push",
+            str(tmp_path / "customers.csv"),
+            "--dataset",
+            dataset,
+            "--chunk-size",
+            "100",
+        )
+        assert pushed.returncode == 0, pushed.stderr
+        write_csv(tmp_path / "prospects.csv", iter(customers[:50]))
+        buyer_env = _env(tmp_path, IDCHECK_URL=proxy.url, IDCHECK_API_KEY=buyer)
+        verified = _idcheck(
+            buyer_env,
+            "verify",
+            str(tmp_path / "prospects.csv"),
+            "-o",
+            str(tmp_path / "out.csv"),
+            "--purpose",
+            "test",
+            "--local-sign",
+        )
+        assert verified.returncode == 0, verified.stderr
+    finally:
+        proxy.close()
+    sent = b"\n".join(seen.body for seen in proxy.seen).decode().casefold()
+    assert [seen.path.split("/")[-1] for seen in proxy.seen if seen.body].count("records") == 3
+    assert any(seen.path == "/v1/verify/signed" for seen in proxy.seen)
+    raw = {
+        value
+        for person in customers
+        for name, value in person.items()
+        if name in ("email", "last_name", "street", "phone") and len(value) > 5
+    }
+    # As typed, and as JSON writes it (accents escaped); a phone only where it cannot be hex.
+    forms = {form.casefold() for value in raw for form in (value, json.dumps(value)[1:-1])}
+    forms = {form for form in forms if not form.isdigit()}
+    assert len(forms) > 600
+    leaked = sorted(form for form in forms if form in sent)
+    assert leaked == []
