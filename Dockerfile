@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY signatures signatures
 COPY matching matching
 COPY schemas schemas
+COPY client client
 COPY app app
 COPY migrations migrations
 RUN pip install --no-cache-dir --upgrade pip \
