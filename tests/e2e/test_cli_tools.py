@@ -311,3 +311,37 @@ def test_push_and_local_sign_send_no_raw_value(server: Server, tmp_path: Path) -
     assert len(forms) > 600
     leaked = sorted(form for form in forms if form in sent)
     assert leaked == []
+
+
+def test_verify_stopped_by_the_quota_keeps_the_rows_answered(
+    server: Server, tmp_path: Path
+) -> None:
+    with server.client() as client:
+        buyer_id, buyer = new_org(client, server.admin_key, "buyer", "quota buyer")
+        quota = client.put(
+            f"/v1/admin/orgs/{buyer_id}/quota",
+            json={"monthly_records": 1500},
+            headers=auth(server.admin_key),
+        )
+        assert quota.status_code == 200
+    prospects = tmp_path / "prospects.csv"
+    write_csv(prospects, people(3000, seed=21))
+    output = tmp_path / "results.csv"
+    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=buyer)
+    done = _idcheck(
+        env,
+        "verify",
+        str(prospects),
+        "-o",
+        str(output),
+        "--purpose",
+        "quota test",
+        "--concurrency",
+        "1",
+    )
+    assert done.returncode == 1
+    assert "stopped after 1,000 rows" in done.stderr
+    assert "429 quota_exceeded" in done.stderr
+    with output.open(encoding="utf-8", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == 1000  # what was answered, and billed
+    assert not list(tmp_path.glob(".*.part"))
