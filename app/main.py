@@ -21,20 +21,25 @@ from app.routes import admin, datasets, service, usage, verify
 from app.services.keys import load_keyring
 from app.services.privacy import purge
 from app.settings import Settings
+from matching import refresh_statistics
 
 log = logging.getLogger("idcheck")
 
 
 async def _housekeeping(app: FastAPI, settings: Settings) -> None:
     """Every 30 s, the key ring is read again (a rotation by another worker or the command line
-    reaches this one); every ten minutes, records past their retention go, and idempotency
-    answers past their time to live."""
+    reaches this one) and stale planner statistics are refreshed; every ten minutes, records
+    past their retention go, and idempotency answers past their time to live."""
     rounds = 0
     while True:
         await asyncio.sleep(30)
         rounds += 1
         try:
             app.state.keyring = await load_keyring(app.state.engine, settings.master_secret)
+            async with app.state.sessionmaker() as session:
+                if analysed := await refresh_statistics(session):
+                    await session.commit()
+                    log.info("analysed %s", ", ".join(analysed))
             if rounds % 20 == 2:  # the first a minute after start
                 async with app.state.sessionmaker() as session:
                     records = sum((await purge(session)).values())

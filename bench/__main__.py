@@ -58,8 +58,9 @@ def main() -> None:
         report = bench_sign(args.rows, args.workdir)
         title, name = f"idcheck sign, {args.rows:,} rows", "sign.json"
     else:
-        report = run(args.scale, args.workers, args.postgres_url, args.workdir)
-        title, name = f"idcheck against raw limits, scale {args.scale}", f"{args.scale}.json"
+        name = f"{args.scale}.json"
+        report = run(args.scale, args.workers, args.postgres_url, args.workdir, args.workdir / name)
+        title = f"idcheck against raw limits, scale {args.scale}"
     (args.workdir / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     Console().print(_table(title, report))

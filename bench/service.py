@@ -10,6 +10,7 @@
 """
 
 import asyncio
+import json
 import os
 import secrets
 import statistics
@@ -201,7 +202,9 @@ def psi_job(holder_emails: list[str], buyer_emails: list[str]) -> tuple[float, i
     return time.perf_counter() - started, int(size)
 
 
-def run(scale: str, workers: int, postgres_url: str, workdir: Path) -> dict[str, Any]:
+def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -> dict[str, Any]:
+    """The whole benchmark; ``out`` gets the report so far after each phase, so that a run that
+    fails late (a 10 M run takes two hours) keeps what it measured."""
     sizes = SCALES[scale]
     name = f"idcheck_bench_{secrets.token_hex(4)}"
     admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
@@ -211,10 +214,16 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path) -> dict[str,
     keyring = KeyRing(master=bytes.fromhex(master), versions=(1,), current=1)
     key = derive_signing_key(bytes.fromhex(master), 1)
     report: dict[str, Any] = {"scale": scale, "workers": workers, "cpu_count": os.cpu_count()}
+
+    def keep(name: str, value: Any) -> Any:
+        report[name] = value
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        return value
+
     try:
         started = time.perf_counter()
         files = write_signed(sizes.uploads, key, seed=11, workdir=workdir)
-        report["prepare_seconds"] = time.perf_counter() - started
+        keep("prepare_seconds", time.perf_counter() - started)
         with (
             server(dsn, master, workers, workdir) as (base, admin, pid),
             httpx.Client(base_url=base, timeout=3600) as client,
@@ -242,7 +251,9 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path) -> dict[str,
                 if number == 0:
                     memory.done.set()
                     latency[signed.records] = _single(base, buyer, buyer_rows, sizes.singles)
+                    keep("latency_at_first_upload", latency[signed.records])
                     memory = _resume(memory, pid)
+                keep("uploaded", {"files": number + 1, "seconds": ingest_seconds})
             memory.done.set()
             memory.join()
             total = sum(signed.records for signed in files)
@@ -250,28 +261,38 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path) -> dict[str,
             raw_copy_rate = asyncio.run(raw_copy(dsn, files, keyring, dataset, str(holder_id)))
             signatures = sum(signed.signatures for signed in files)
             ingest_rate = signatures / ingest_seconds
-            report["ingest"] = {
-                "records": total,
-                "signatures": signatures,
-                "http_signatures_per_second": ingest_rate,
-                "raw_copy_signatures_per_second": raw_copy_rate,
-                "ratio": ingest_rate / raw_copy_rate,
-                "largest_upload_mb": max(signed.megabytes for signed in files),
-                "server_peak_pss_mb": memory.peak_kb / 1024,
-            }
-            report["verify"] = _verify(base, buyer, dsn, buyer_rows, keyring, sizes)
+            keep(
+                "ingest",
+                {
+                    "records": total,
+                    "signatures": signatures,
+                    "http_signatures_per_second": ingest_rate,
+                    "raw_copy_signatures_per_second": raw_copy_rate,
+                    "ratio": ingest_rate / raw_copy_rate,
+                    "largest_upload_mb": max(signed.megabytes for signed in files),
+                    "server_peak_pss_mb": memory.peak_kb / 1024,
+                },
+            )
+            keep("verify", _verify(base, buyer, dsn, buyer_rows, keyring, sizes))
             latency[total] = report["verify"]["single"]
             first, last = latency[files[0].records], latency[total]
-            report["latency_by_index_size"] = {
-                f"{records:,} records": {"p50_ms": figures["p50_ms"], "p99_ms": figures["p99_ms"]}
-                for records, figures in latency.items()
-            } | {"p99_growth": last["p99_ms"] / first["p99_ms"]}
-            report["psi"] = _peer(base, buyer, sizes)
+            keep(
+                "latency_by_index_size",
+                {
+                    f"{records:,} records": {
+                        "p50_ms": figures["p50_ms"],
+                        "p99_ms": figures["p99_ms"],
+                    }
+                    for records, figures in latency.items()
+                }
+                | {"p99_growth": last["p99_ms"] / first["p99_ms"]},
+            )
+            keep("psi", _peer(base, buyer, sizes))
     finally:
         asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         for signed in files:
             signed.path.unlink(missing_ok=True)
-    report["sign"] = bench_sign(sizes.sign, workdir)
+    keep("sign", bench_sign(sizes.sign, workdir))
     return report
 
 

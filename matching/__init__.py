@@ -20,6 +20,7 @@ from matching.index import (
 from matching.keyring import KeyRing
 from matching.lookup import Hits, lookup
 from matching.optouts import add_optouts, optout_values
+from matching.statistics import LARGE_CHANGE, analyze, refresh_statistics
 from matching.tables import KIND_CODES, signature_index
 from matching.verdicts import (
     Check,
@@ -35,6 +36,7 @@ from matching.verdicts import (
 
 __all__ = [
     "KIND_CODES",
+    "LARGE_CHANGE",
     "Base",
     "Check",
     "DatasetCounts",
@@ -47,6 +49,7 @@ __all__ = [
     "UtcDateTime",
     "Verdict",
     "add_optouts",
+    "analyze",
     "dataset_counts",
     "delete_dataset",
     "delete_records",
@@ -59,6 +62,7 @@ __all__ = [
     "probe_signed",
     "probe_values",
     "purge_expired",
+    "refresh_statistics",
     "replace_records",
     "signature_index",
     "swap_in_snapshot",

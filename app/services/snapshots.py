@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
 from app.models import Dataset, Snapshot
-from matching import drop_snapshot, swap_in_snapshot
+from matching import LARGE_CHANGE, analyze, drop_snapshot, swap_in_snapshot
+from signatures import KINDS
 
 
 async def open_snapshot(session: AsyncSession, dataset: Dataset) -> Snapshot:
@@ -41,6 +42,8 @@ async def commit_snapshot(session: AsyncSession, dataset: Dataset, snapshot: Sna
     snapshot.status, snapshot.closed_at = "committed", now
     dataset.last_upload_at = now
     await session.flush()
+    if snapshot.records * len(KINDS) >= LARGE_CHANGE:
+        await analyze(session)
 
 
 async def abort_snapshot(session: AsyncSession, snapshot: Snapshot) -> None:

@@ -18,7 +18,15 @@ from app.auth import Principal
 from app.errors import InvalidInput
 from app.handlers import detail, validation_details
 from app.models import Batch, Dataset
-from matching import Destination, IndexedRecord, KeyRing, keys_in_batch, replace_records
+from matching import (
+    LARGE_CHANGE,
+    Destination,
+    IndexedRecord,
+    KeyRing,
+    analyze,
+    keys_in_batch,
+    replace_records,
+)
 from matching.bulk import BulkLoad
 from matching.index import CHUNK
 from schemas.datasets import UploadBody, UploadRecord
@@ -222,4 +230,6 @@ async def ingest(
     if snapshot_id is None:
         dataset.last_upload_at = datetime.now(UTC)
     await session.flush()
+    if writer.signatures >= LARGE_CHANGE:  # the planner must see the table grow (statistics.py)
+        await analyze(session, "signature_index" if snapshot_id is None else "snapshot_index")
     return batch, writer.signatures

@@ -1,0 +1,68 @@
+"""The server keeps PostgreSQL's statistics of the signature index fresh (matching/statistics)."""
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from app.cli.people import people
+from matching import refresh_statistics
+from tests.app.conftest import Caller, holder_records, new_dataset, signing_key, upload
+
+
+def _people(count: int) -> list[dict[str, str]]:
+    return [
+        {"id": person.pop("external_id"), **person} for person in people(count, seed=4, dirty=0)
+    ]
+
+
+async def _last_analyze(app: FastAPI) -> object:
+    async with app.state.sessionmaker() as session:
+        return await session.scalar(
+            sa.text(
+                "SELECT coalesce(last_analyze, last_autoanalyze) FROM pg_stat_user_tables "
+                "WHERE relname = 'signature_index'"
+            )
+        )
+
+
+async def test_a_table_that_changed_by_a_tenth_is_analysed(
+    app: FastAPI, client: AsyncClient, holder: Caller
+) -> None:
+    async with app.state.sessionmaker() as session:
+        dialect = session.get_bind().dialect.name
+        assert await refresh_statistics(session) == []  # nothing changed yet
+    dataset = await new_dataset(client, holder)
+    version, key = await signing_key(client, holder)
+    answer = await upload(client, holder, dataset, holder_records(_people(2500), key, version))
+    assert answer.status_code == 200, answer.text  # about 15,000 rows
+    async with app.state.sessionmaker() as session:
+        await session.execute(sa.text("SELECT 1"))
+        if dialect == "postgresql":  # statistics reach shared memory at most a second later
+            await session.execute(sa.text("SELECT pg_sleep(1.1)"))
+        analysed = await refresh_statistics(session)
+        await session.commit()
+    if dialect != "postgresql":
+        assert analysed == []  # SQLite plans these lookups on the index without statistics
+        return
+    assert analysed == ["signature_index"]
+    assert await _last_analyze(app) is not None
+    async with app.state.sessionmaker() as session:
+        assert await refresh_statistics(session) == []  # fresh now
+
+
+async def test_a_large_upload_analyses_the_table_before_it_commits(
+    app: FastAPI, client: AsyncClient, holder: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.services.uploads.LARGE_CHANGE", 50)  # "large", for the test
+    dataset = await new_dataset(client, holder)
+    version, key = await signing_key(client, holder)
+    async with app.state.sessionmaker() as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+    before = await _last_analyze(app) if postgresql else None
+    answer = await upload(client, holder, dataset, holder_records(_people(20), key, version))
+    assert answer.status_code == 200, answer.text
+    if postgresql:
+        after = await _last_analyze(app)
+        assert after is not None
+        assert before is None or after > before  # type: ignore[operator]
