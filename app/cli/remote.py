@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from app.cli.errors import CliError
-from client import DEFAULT_URL, APIError, Client, IdcheckError, RetryEvent
+from client import DEFAULT_URL, APIError, AsyncClient, Client, IdcheckError, RetryEvent
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -80,6 +80,9 @@ class Remote:
 
     def client(self, **options: Any) -> Client:
         return Client(self.url, self.api_key, on_retry=_say_retry, **options)
+
+    def async_client(self, **options: Any) -> AsyncClient:
+        return AsyncClient(self.url, self.api_key, on_retry=_say_retry, **options)
 
 
 def _say_retry(event: RetryEvent) -> None:

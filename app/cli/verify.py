@@ -24,7 +24,7 @@ from app.cli.csv_input import CsvFile, map_columns, open_csv
 from app.cli.errors import CliError
 from app.cli.remote import Remote, api_errors, remote_options, resolve
 from app.cli.sign import parse_mappings, progress_bar
-from client import AsyncClient, IdcheckError
+from client import IdcheckError
 from schemas.verify import Check, Result, VerifyResponse
 from signatures import FIELDS, KINDS, check_default_country, normalize_record, sign_fields
 
@@ -115,7 +115,7 @@ async def _run(
     )
     writer = csv.writer(out)
     writer.writerow([*header, *COLUMNS])
-    async with AsyncClient(remote.url, remote.api_key, max_connections=concurrency) as client:
+    async with remote.async_client(max_connections=concurrency) as client:
         local = None
         if local_sign:
             answer = await client.get_signing_key()
