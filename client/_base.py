@@ -78,9 +78,7 @@ class BaseClient:
             return call.parse(response)
         error = _api_error(response)
         delay = (
-            self.retry.delay(attempt, error.retry_after)
-            if retried(response, error.code) or error.code == "idempotency_key_in_flight"
-            else None
+            self.retry.delay(attempt, error.retry_after) if retried(response, error.code) else None
         )
         if delay is None:
             raise error

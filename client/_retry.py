@@ -1,7 +1,8 @@
 """When to try a request again, and how long to wait first.
 
-Retried: 429 rate_limited, 503 and connection errors (refused, reset, timed out, an answer lost on
-the way). Never retried: a quota (429 quota_exceeded: waiting means waiting for next month) and
+Retried: 429 rate_limited, 503, 409 idempotency_key_in_flight (the same key is still running: its
+answer will be replayed) and connection errors (refused, reset, timed out, an answer lost on the
+way). Never retried: a quota (429 quota_exceeded: waiting means waiting for next month) and
 every other error. Writes are safe to retry because each carries an Idempotency-Key that stays the
 same across the attempts: a request that did its work but whose answer was lost is replayed by
 the server, not done (and billed) twice.
@@ -58,4 +59,6 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def retried(response: httpx.Response, code: str) -> bool:
+    if code == "idempotency_key_in_flight":
+        return True
     return response.status_code in RETRIED_STATUSES and code != "quota_exceeded"

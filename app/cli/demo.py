@@ -28,8 +28,7 @@ from app.cli.push import push
 from app.cli.remote import Remote
 from app.cli.verify import verify_file
 from client import Client
-
-CHECKS = ["email", "phone", "email_name", "phone_name", "name_address", "name_birth_date"]
+from signatures import KINDS
 
 
 def _free_port() -> int:
@@ -125,7 +124,7 @@ def _verdicts(console: Console, results: Path) -> None:
     with results.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             name = f"{row[HEADER['first_name']]} {row[HEADER['last_name']]}".strip()
-            checks = [{"yes": "✔", "no": "✘"}.get(row[f"idcheck_{c}"], "") for c in CHECKS]
+            checks = [{"yes": "✔", "no": "✘"}.get(row[f"idcheck_{c}"], "") for c in KINDS]
             table.add_row(name, row["idcheck_verdict"], *checks, row["idcheck_invalid"])
     console.print(table)
 

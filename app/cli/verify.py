@@ -58,21 +58,17 @@ def read_rows(source: CsvFile, fields: dict[str, int]) -> Iterator[Row]:
         yield Row(cells, record, tuple(too_long))
 
 
-def _request(rows: list[Row], local: LocalKey | None, default_country: str) -> list[dict[str, Any]]:
-    if local is None:
-        return [row.record for row in rows]
-    signed = []
+def _sign_locally(
+    rows: list[Row], local: LocalKey, default_country: str
+) -> tuple[list[dict[str, Any]], list[set[str]]]:
+    """The signed records to send, and each one's invalid fields, from one normalisation."""
+    signed, invalid = [], []
     for row in rows:
         normalized = normalize_record(row.record, default_country=default_country)
         signatures = sign_fields(normalized.fields, local.key)
         signed.append({"key_version": local.version, "signatures": signatures})
-    return signed
-
-
-def _local_invalid(rows: list[Row], default_country: str) -> list[set[str]]:
-    return [
-        set(normalize_record(row.record, default_country=default_country).invalid) for row in rows
-    ]
+        invalid.append(set(normalized.invalid))
+    return signed, invalid
 
 
 def result_cells(result: Result, extra_invalid: set[str]) -> list[str]:
@@ -122,12 +118,12 @@ async def _run(
             local = LocalKey(bytes.fromhex(answer.key), answer.version)
 
         async def send(chunk: list[Row]) -> tuple[VerifyResponse, list[set[str]]]:
-            body = await asyncio.to_thread(_request, chunk, local, default_country)
             if local is None:
-                response = await client.verify(body, purpose, default_country=default_country)
+                records = [row.record for row in chunk]
+                response = await client.verify(records, purpose, default_country=default_country)
                 return response, [set() for _ in chunk]
-            invalid = await asyncio.to_thread(_local_invalid, chunk, default_country)
-            return await client.verify_signed(body, purpose), invalid
+            signed, invalid = await asyncio.to_thread(_sign_locally, chunk, local, default_country)
+            return await client.verify_signed(signed, purpose), invalid
 
         pending: deque[tuple[list[Row], asyncio.Task[Any]]] = deque()
 
