@@ -31,6 +31,9 @@ from signatures import FIELDS, KINDS, check_default_country, normalize_record, s
 MAX_VALUE = 256  # API.md: a raw value is at most 256 characters
 COLUMNS = ["idcheck_verdict", *(f"idcheck_{kind}" for kind in KINDS)]
 COLUMNS += ["idcheck_last_seen", "idcheck_invalid"]
+# A refused batch between answered ones (requests run concurrently): kept so that the file
+# stays row for row with the input, and said plainly.
+NOT_ANSWERED = ["error", *("" for _ in COLUMNS[1:])]
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class VerifySummary:
     rows: int = 0
     billable: int = 0
     matched: int = 0
+    not_answered: int = 0  # rows written with the verdict "error"
     verdicts: dict[str, int] | None = None
     error: str | None = None
 
@@ -126,10 +130,22 @@ async def _run(
             return await client.verify_signed(signed, purpose), invalid
 
         pending: deque[tuple[list[Row], asyncio.Task[Any]]] = deque()
+        unanswered: list[list[Row]] = []  # refused batches, written once a later one is answered
 
         async def write_oldest() -> None:
             chunk, task = pending.popleft()
-            response, invalid = await task
+            try:
+                response, invalid = await task
+            except IdcheckError as exc:
+                summary.error = summary.error or str(exc)
+                unanswered.append(chunk)
+                return
+            for gap in unanswered:
+                for row in gap:
+                    writer.writerow([*row.cells, *NOT_ANSWERED])
+                summary.rows += len(gap)
+                summary.not_answered += len(gap)
+            unanswered.clear()
             for row, result, extra in zip(chunk, response.results, invalid, strict=True):
                 writer.writerow([*row.cells, *result_cells(result, extra | set(row.too_long))])
                 assert summary.verdicts is not None
@@ -139,18 +155,14 @@ async def _run(
             summary.matched += response.usage.matched_records
             on_batch(summary.rows)
 
-        try:
-            while chunk := list(islice(rows, batch)):
-                pending.append((chunk, asyncio.create_task(send(chunk))))
-                if len(pending) >= concurrency:
-                    await write_oldest()
-            while pending:
+        # After a refusal nothing new is sent, but the requests already in flight are awaited:
+        # the server may have answered (and billed) them, and their answers belong in the file.
+        while summary.error is None and (chunk := list(islice(rows, batch))):
+            pending.append((chunk, asyncio.create_task(send(chunk))))
+            if len(pending) >= concurrency:
                 await write_oldest()
-        except IdcheckError as exc:
-            summary.error = str(exc)
-            for _, task in pending:
-                task.cancel()
-            await asyncio.gather(*(task for _, task in pending), return_exceptions=True)
+        while pending:
+            await write_oldest()
     return summary
 
 
@@ -167,8 +179,10 @@ def verify_file(
     concurrency: int = 4,
     console: Console | None = None,
 ) -> VerifySummary:
-    """Verify INPUT into OUTPUT. On a server error midway, OUTPUT keeps the rows answered so far
-    (they were billed) and the error is raised after it is written."""
+    """Verify INPUT into OUTPUT. On a server error midway, nothing more is sent, the requests in
+    flight are awaited, and OUTPUT keeps every row answered (they were billed), up to the last
+    answered one; a refused batch before it is written with the verdict ``error``. The error is
+    raised after the file is written."""
     console = console or Console(stderr=True)
     if output.resolve() == input_path.resolve():
         raise CliError(f"{output}: would overwrite the input file")
@@ -208,17 +222,24 @@ def verify_file(
             raise
     _print_summary(console, summary, output)
     if summary.error is not None:
+        gap = (
+            f"; {summary.not_answered:,} of them refused, idcheck_verdict = error"
+            if summary.not_answered
+            else ""
+        )
         raise CliError(
-            f"stopped after {summary.rows:,} rows ({output} holds them): {summary.error}"
+            f"stopped after {summary.rows:,} rows ({output} holds them{gap}): {summary.error}"
         )
     return summary
 
 
 def _print_summary(console: Console, summary: VerifySummary, output: Path) -> None:
     table = Table(title="idcheck verify", show_header=False)
-    table.add_row("rows verified", f"{summary.rows:,}")
+    table.add_row("rows verified", f"{summary.rows - summary.not_answered:,}")
     for verdict, count in (summary.verdicts or {}).items():
         table.add_row(f"  {verdict}", f"{count:,}")
+    if summary.not_answered:
+        table.add_row("rows refused (error)", f"{summary.not_answered:,}")
     table.add_row("billable records", f"{summary.billable:,}")
     table.add_row("output", str(output))
     console.print(table)

@@ -345,3 +345,47 @@ def test_verify_stopped_by_the_quota_keeps_the_rows_answered(
     with output.open(encoding="utf-8", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == 1000  # what was answered, and billed
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_verify_keeps_answers_that_arrive_after_a_refusal(server: Server, tmp_path: Path) -> None:
+    """Three batches in flight (1,000, 1,000, 300) against a quota of 1,500: whatever order they
+    reach the server in, one batch of 1,000 is refused and the other two are answered and billed.
+    Every billed row is in the file; a refused batch before the last answer is marked `error`."""
+    with server.client() as client:
+        buyer_id, buyer = new_org(client, server.admin_key, "buyer", "gap buyer")
+        quota = client.put(
+            f"/v1/admin/orgs/{buyer_id}/quota",
+            json={"monthly_records": 1500},
+            headers=auth(server.admin_key),
+        )
+        assert quota.status_code == 200
+    prospects = tmp_path / "prospects.csv"
+    write_csv(prospects, people(2300, seed=23))
+    output = tmp_path / "results.csv"
+    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=buyer)
+    done = _idcheck(
+        env,
+        "verify",
+        str(prospects),
+        "-o",
+        str(output),
+        "--purpose",
+        "gap test",
+        "--concurrency",
+        "3",
+    )
+    assert done.returncode == 1
+    assert "429 quota_exceeded" in done.stderr
+    with output.open(encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    with prospects.open(encoding="utf-8-sig", newline="") as handle:
+        references = [row["Référence"] for row in csv.DictReader(handle, delimiter=";")]
+    with Client(server.url, buyer) as client:
+        (usage,) = client.get_my_usage().rows
+    answered = [row for row in written if row["idcheck_verdict"] != "error"]
+    assert usage.billable_records == len(answered) == 1300
+    assert [row["Référence"] for row in written] == references  # the input's order
+    # The 300 always fit, so the refused batch is the first or the second: a gap, not a tail.
+    assert len(written) == 2300
+    assert Counter(row["idcheck_verdict"] for row in written)["error"] == 1000
+    assert "1,000 of them refused" in done.stderr
