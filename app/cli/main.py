@@ -2,6 +2,7 @@
 
 import click
 
+from app.cli.datasets import datasets_group
 from app.cli.demo import demo_command
 from app.cli.push import push_command
 from app.cli.remote import login_command
@@ -44,6 +45,7 @@ def normalize_command(field: str, value: str, country: str | None, default_count
 for command in (
     sign_command,
     login_command,
+    datasets_group,
     push_command,
     verify_command,
     demo_command,

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID, uuid4
 
 from app.cli.people import HEADER, people, write_csv
 from client import Client
@@ -232,6 +233,51 @@ def test_login_saves_a_private_profile_that_later_commands_use(
     done = _idcheck(_env(tmp_path), *verify)  # no key in the environment: the profile's
     assert done.returncode == 0, done.stderr
     assert "verdict" in output.read_text().splitlines()[0]
+
+
+def test_a_holder_creates_lists_and_reads_datasets(server: Server, tmp_path: Path) -> None:
+    with server.client() as client:
+        _, holder = new_org(client, server.admin_key, "holder", "datasets holder")
+        _, buyer = new_org(client, server.admin_key, "buyer", "datasets buyer")
+    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=holder)
+    created = _idcheck(env, "datasets", "create", "CRM 2026", "--legal-basis", "contract")
+    assert created.returncode == 0, created.stderr
+    dataset = created.stdout.strip()
+    assert str(UUID(dataset)) == dataset  # the id alone, for a script to keep
+    listed = _idcheck(env, "datasets", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert dataset in listed.stdout
+    assert "CRM 2026" in listed.stdout
+
+    source = tmp_path / "few.csv"
+    write_csv(source, people(30, seed=5))
+    pushed = _idcheck(env, "push", str(source), "--dataset", dataset, "--id-column", "Référence")
+    assert pushed.returncode == 0, pushed.stderr
+    shown = _idcheck(env, "datasets", "show", dataset)
+    assert shown.returncode == 0, shown.stderr
+    rows = _summary(shown.stdout)
+    assert rows["records"] == "30"
+    assert rows["email"] == "30"
+    assert rows["retention (days)"] == "1095"
+
+    basis = _idcheck(env, "datasets", "create", "X", "--legal-basis", "because")
+    assert basis.returncode == 2
+    assert "'because' is not one of" in basis.stderr
+    retention = _idcheck(
+        env, "datasets", "create", "X", "--legal-basis", "consent", "--retention-days", "0"
+    )
+    assert retention.returncode == 2
+    assert "--retention-days" in retention.stderr
+    missing = _idcheck(env, "datasets", "show", str(uuid4()))
+    assert missing.returncode == 1
+    assert "404" in missing.stderr
+    as_buyer = _idcheck(
+        {**env, "IDCHECK_API_KEY": buyer}, "datasets", "create", "X", "--legal-basis", "consent"
+    )
+    assert as_buyer.returncode == 1
+    assert "403" in as_buyer.stderr
+    with Client(server.url, holder) as client:
+        assert [d.name for d in client.list_datasets().datasets] == ["CRM 2026"]  # nothing else
 
 
 def test_the_demo_runs_offline_in_under_a_minute(tmp_path: Path) -> None:
