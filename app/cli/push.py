@@ -29,6 +29,7 @@ from app.cli.remote import Remote, api_errors, remote_options, resolve, state_di
 from app.cli.sign import open_signing, progress_bar, signing_options
 from app.cli.signing import sign_rows
 from client import Client
+from signatures.dates import today
 
 MAX_CHUNK = 100_000
 
@@ -40,6 +41,9 @@ class Journal:
     path: Path
     identity: dict[str, Any]
     run: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # The date given to rows without an updated column: the run's first day, kept so that a
+    # push resumed on a later day signs the same lines (and skips the acknowledged chunks).
+    default_updated: str = field(default_factory=lambda: today().isoformat())
     acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +73,7 @@ class Journal:
                         "push it again without --resume"
                     )
                 journal.run = str(saved["run"])
+                journal.default_updated = str(saved.get("default_updated", journal.default_updated))
                 journal.acknowledged = dict(saved.get("acknowledged", {}))
         journal.save()  # before the first chunk leaves: a resume always finds this run
         return journal
@@ -87,7 +92,12 @@ class Journal:
     def save(self) -> None:
         """Atomically: a crash leaves the old journal or the new one, never half of one."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        state = {"identity": self.identity, "run": self.run, "acknowledged": self.acknowledged}
+        state = {
+            "identity": self.identity,
+            "run": self.run,
+            "default_updated": self.default_updated,
+            "acknowledged": self.acknowledged,
+        }
         fd, temporary = tempfile.mkstemp(prefix=".push.", dir=self.path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(state, handle)
@@ -242,6 +252,7 @@ def push(
             id_column=id_column,
             updated_column=updated_column,
             default_country=default_country,
+            default_updated=journal.default_updated,
             jobs=jobs,
             console=console,
         )

@@ -168,8 +168,11 @@ def open_signing(
     default_country: str,
     jobs: int,
     console: Console,
+    default_updated: str | None = None,
 ) -> SigningInput:
     """Open the CSV, recognise its columns (said on the console) and make the signing job.
+
+    ``default_updated`` (ISO date, default today) is the date of rows without an updated column.
 
     The caller closes ``source``.
     """
@@ -195,7 +198,7 @@ def open_signing(
         key=key,
         key_version=key_version,
         default_country=default,
-        default_updated=today().isoformat(),
+        default_updated=default_updated or today().isoformat(),
         columns=columns,
     )
     if jobs == 0:

@@ -8,12 +8,16 @@ import stat
 import subprocess
 import time
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
+import pytest
+
 from app.cli.people import HEADER, people, write_csv
+from app.cli.push import Journal
 from client import Client
 from tests.e2e.conftest import IDCHECK, Server, auth, new_org
 from tests.e2e.proxy import FaultyProxy
@@ -304,6 +308,30 @@ def test_a_new_push_of_the_same_file_applies_again(server: Server, tmp_path: Pat
         again = _idcheck(env, *args)  # a new run, not a replay of the first one
         assert again.returncode == 0, again.stderr
         assert holder.get_dataset(dataset).records == 50
+
+
+def test_a_resume_on_a_later_day_keeps_the_runs_date(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows without an updated column are dated on the run's first day, not the resume's: a push
+    begun on 1 November and resumed today uploads 1 November (and so the same chunk lines)."""
+    key, dataset = _holder(server, "late holder")
+    with server.client() as client:
+        _, buyer = new_org(client, server.admin_key, "buyer", "late buyer")
+    source = tmp_path / "clients.csv"
+    customers = list(people(40, seed=13))
+    write_csv(source, iter(customers))
+    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=key)
+    monkeypatch.setenv("IDCHECK_STATE_DIR", env["IDCHECK_STATE_DIR"])
+    begun = Journal.open(source, dataset, 10, resume=False)  # as the interrupted push left it
+    begun.default_updated = "2026-11-01"
+    begun.save()
+    args = ["push", str(source), "--dataset", dataset, "--id-column", "Référence"]
+    resumed = _idcheck(env, *args, "--chunk-size", "10", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    with Client(server.url, buyer) as client:
+        answer = client.verify([{"email": customers[-1]["email"]}], "date test")
+    assert answer.results[0].checks["email"].last_seen == date(2026, 11, 1)
 
 
 def test_push_and_local_sign_send_no_raw_value(server: Server, tmp_path: Path) -> None:

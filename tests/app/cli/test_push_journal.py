@@ -6,6 +6,7 @@ import pytest
 
 from app.cli.errors import CliError
 from app.cli.push import Journal
+from signatures.dates import today
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,7 @@ def test_a_resume_keeps_the_run_and_what_was_acknowledged(tmp_path: Path, state:
     assert resumed.done(0, "other content") is None
     assert resumed.done(1, "d1") is None
     assert resumed.key(0, "d0") == first.key(0, "d0")
+    assert resumed.default_updated == first.default_updated == today().isoformat()
 
     fresh = Journal.open(source, "dataset-1", 100, resume=False)
     assert fresh.run != first.run  # a new push is a new run: the server applies it again
@@ -62,3 +64,15 @@ def test_an_unreadable_journal_is_an_error(tmp_path: Path) -> None:
     journal.path.write_text("{not json")
     with pytest.raises(CliError, match="unreadable"):
         Journal.open(source, "dataset-1", 100, resume=True)
+
+
+def test_a_resume_keeps_the_date_of_the_runs_first_day(tmp_path: Path) -> None:
+    source = tmp_path / "clients.csv"
+    source.write_text("Courriel\na@exemple.fr\n")
+    begun = Journal.open(source, "dataset-1", 100, resume=False)
+    begun.default_updated = "2026-11-01"  # the push began then
+    begun.save()
+    assert Journal.open(source, "dataset-1", 100, resume=True).default_updated == "2026-11-01"
+    assert Journal.open(source, "dataset-1", 100, resume=False).default_updated == (
+        today().isoformat()
+    )
