@@ -387,11 +387,13 @@ def test_push_and_local_sign_send_no_raw_value(server: Server, tmp_path: Path) -
     assert leaked == []
 
 
-def test_verify_stopped_by_the_quota_keeps_the_rows_answered(
-    server: Server, tmp_path: Path
-) -> None:
+def _verify_under_quota(
+    server: Server, tmp_path: Path, rows: int, concurrency: int
+) -> tuple[subprocess.CompletedProcess[str], Path, Path, str]:
+    """`idcheck verify` of ROWS people by a new buyer whose month allows 1,500 records:
+    the command's run, the prospects, the output and the buyer's key."""
     with server.client() as client:
-        buyer_id, buyer = new_org(client, server.admin_key, "buyer", "quota buyer")
+        buyer_id, buyer = new_org(client, server.admin_key, "buyer", f"quota buyer {rows}")
         quota = client.put(
             f"/v1/admin/orgs/{buyer_id}/quota",
             json={"monthly_records": 1500},
@@ -399,7 +401,7 @@ def test_verify_stopped_by_the_quota_keeps_the_rows_answered(
         )
         assert quota.status_code == 200
     prospects = tmp_path / "prospects.csv"
-    write_csv(prospects, people(3000, seed=21))
+    write_csv(prospects, people(rows, seed=21))
     output = tmp_path / "results.csv"
     env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=buyer)
     done = _idcheck(
@@ -411,8 +413,15 @@ def test_verify_stopped_by_the_quota_keeps_the_rows_answered(
         "--purpose",
         "quota test",
         "--concurrency",
-        "1",
+        str(concurrency),
     )
+    return done, prospects, output, buyer
+
+
+def test_verify_stopped_by_the_quota_keeps_the_rows_answered(
+    server: Server, tmp_path: Path
+) -> None:
+    done, _, output, _ = _verify_under_quota(server, tmp_path, 3000, concurrency=1)
     assert done.returncode == 1
     assert "stopped after 1,000 rows" in done.stderr
     assert "429 quota_exceeded" in done.stderr
@@ -425,29 +434,7 @@ def test_verify_keeps_answers_that_arrive_after_a_refusal(server: Server, tmp_pa
     """Three batches in flight (1,000, 1,000, 300) against a quota of 1,500: whatever order they
     reach the server in, one batch of 1,000 is refused and the other two are answered and billed.
     Every billed row is in the file; a refused batch before the last answer is marked `error`."""
-    with server.client() as client:
-        buyer_id, buyer = new_org(client, server.admin_key, "buyer", "gap buyer")
-        quota = client.put(
-            f"/v1/admin/orgs/{buyer_id}/quota",
-            json={"monthly_records": 1500},
-            headers=auth(server.admin_key),
-        )
-        assert quota.status_code == 200
-    prospects = tmp_path / "prospects.csv"
-    write_csv(prospects, people(2300, seed=23))
-    output = tmp_path / "results.csv"
-    env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=buyer)
-    done = _idcheck(
-        env,
-        "verify",
-        str(prospects),
-        "-o",
-        str(output),
-        "--purpose",
-        "gap test",
-        "--concurrency",
-        "3",
-    )
+    done, prospects, output, buyer = _verify_under_quota(server, tmp_path, 2300, concurrency=3)
     assert done.returncode == 1
     assert "429 quota_exceeded" in done.stderr
     with output.open(encoding="utf-8", newline="") as handle:
