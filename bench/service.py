@@ -236,6 +236,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
                 headers=holder_headers,
             ).json()["id"]
             buyer_rows = _buyer_rows(sizes)
+            _settle(dsn)
             memory = TreeMemory(pid)
             memory.start()
             ingest_seconds, latency = 0.0, {}
@@ -250,6 +251,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
                 ingest_seconds += time.perf_counter() - started
                 if number == 0:
                     memory.done.set()
+                    _settle(dsn)
                     latency[signed.records] = _single(base, buyer, buyer_rows, sizes.singles)
                     keep("latency_at_first_upload", latency[signed.records])
                     memory = _resume(memory, pid)
@@ -258,6 +260,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
             memory.join()
             total = sum(signed.records for signed in files)
             holder_id = asyncio.run(_admin(dsn, "SELECT org_id FROM datasets LIMIT 1", fetch=True))
+            _settle(dsn)
             raw_copy_rate = asyncio.run(raw_copy(dsn, files, keyring, dataset, str(holder_id)))
             signatures = sum(signed.signatures for signed in files)
             ingest_rate = signatures / ingest_seconds
@@ -273,6 +276,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
                     "server_peak_pss_mb": memory.peak_kb / 1024,
                 },
             )
+            _settle(dsn)
             keep("verify", _verify(base, buyer, dsn, buyer_rows, keyring, sizes))
             latency[total] = report["verify"]["single"]
             first, last = latency[files[0].records], latency[total]
@@ -393,6 +397,15 @@ def _peer(base: str, buyer: str, sizes: Scale) -> dict[str, Any]:
         "idcheck_seconds": ours,
         "speedup": psi_seconds / ours,
     }
+
+
+def _settle(dsn: str) -> None:
+    """Before a timed phase: what was written so far goes to disk (the signed files, the last
+    load), so that neither the kernel's write-back nor a PostgreSQL checkpoint of gigabytes falls
+    inside the measurement (the 10 M run of 2026-11-30 timed its first latency probe while
+    the kernel was still writing back 3.8 GB of signed files)."""
+    os.sync()
+    asyncio.run(_admin(dsn, "CHECKPOINT"))
 
 
 async def _admin(dsn: str, statement: str, fetch: bool = False) -> Any:
