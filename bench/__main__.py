@@ -56,12 +56,12 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.command == "sign":
         report = bench_sign(args.rows, args.workdir)
-        title, name = f"idcheck sign, {args.rows:,} rows", "sign.json"
-    else:
-        name = f"{args.scale}.json"
-        report = run(args.scale, args.workers, args.postgres_url, args.workdir, args.workdir / name)
+        title = f"idcheck sign, {args.rows:,} rows"
+        (args.workdir / "sign.json").write_text(json.dumps(report, indent=2) + "\n")
+    else:  # run() writes its report itself, after each phase
+        out = args.workdir / f"{args.scale}.json"
+        report = run(args.scale, args.workers, args.postgres_url, args.workdir, out)
         title = f"idcheck against raw limits, scale {args.scale}"
-    (args.workdir / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     Console().print(_table(title, report))
 
