@@ -3,6 +3,7 @@
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 from uuid import UUID
@@ -11,14 +12,12 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import BadRequest, Forbidden, Unauthenticated
+from app.errors import Forbidden, Unauthenticated
 from app.models import ApiKey, Org
-from app.session import session_of
 from matching import KeyRing
 
 KEY_PATTERN: Final = re.compile(r"idc_(admin|holder|buyer|finance)_([0-9a-f]{40})")
 _PREFIX_CHARS: Final = 8
-_QUERY_KEY: Final = re.compile(r"idc_[a-z]+_[0-9a-f]{8}")
 
 
 @dataclass(frozen=True)
@@ -69,38 +68,37 @@ async def find_principal(session: AsyncSession, keyring: KeyRing, token: str) ->
     return Principal(org_id=org_id, org_name=org_name, role=role, key_id=key_id)
 
 
-def _refuse_keys_in_the_url(request: Request) -> None:
-    if _QUERY_KEY.search(request.url.query):
-        raise BadRequest(
-            "API keys go in the Authorization header, never in a URL: revoke this key",
-            code="api_key_in_query",
-        )
-
-
 async def authenticate(request: Request) -> Principal:
-    """The caller, found once per request (idempotency and the route's role check share it)."""
+    """The caller, found once per request, in a short read of its own: the connection goes back
+    to the pool before the body is read (TransactionalRoute authenticates first)."""
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
-    _refuse_keys_in_the_url(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthenticated()
     keyring = request.app.state.keyring
-    principal = await find_principal(session_of(request), keyring, token.strip())
+    async with request.app.state.read_sessionmaker() as session:
+        principal = await find_principal(session, keyring, token.strip())
     request.app.state.rate_limiter.take(principal.key_id)
     request.state.principal = principal
     return principal
 
 
+def check_role(principal: Principal, roles: Sequence[str]) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"this route is for {' or '.join(roles)} keys")
+
+
 def require(*roles: str) -> Any:
-    """A dependency that lets only these roles through (403 for the others)."""
+    """A dependency that lets only these roles through (403 for the others). The route class
+    reads ``roles`` to check them before the body is read."""
 
     async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(f"this route is for {' or '.join(roles)} keys")
+        check_role(principal, roles)
         return principal
 
+    check.roles = roles  # type: ignore[attr-defined]
     return Depends(check)
 
 

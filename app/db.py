@@ -1,7 +1,16 @@
-"""Engines and sessions: made in the lifespan, never at import."""
+"""Engines and sessions: made in the lifespan, never at import.
 
-from typing import Any
+Two session makers share one engine: a writer's and a reader's. On SQLite the writer's
+transactions start with BEGIN IMMEDIATE (writers queue for the one write lock instead of failing
+half-way) and the reader's with a plain BEGIN (in WAL mode a reader never waits for a writer). A
+request takes the writer's only for its work, after its key is checked and its body read, so that
+no client holds the write lock while it sends (or fails to send) its body. On PostgreSQL both are
+the same; every session carries statement, lock and idle-in-transaction timeouts.
+"""
 
+from typing import Any, Final
+
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -12,6 +21,12 @@ from sqlalchemy.ext.asyncio import (
 
 from app.settings import Settings
 
+_WRITES: Final = "idcheck_writes"
+
+
+def _milliseconds(seconds: float) -> str:
+    return str(max(1, round(seconds * 1000)))
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """An engine that never logs SQL parameters (they are index values, but none belong in logs)."""
@@ -19,7 +34,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url, hide_parameters=True, connect_args={"timeout": 30}
         )
-        _sqlite_serialised_writes(engine)
+        _sqlite_transactions(engine)
         return engine
     return create_async_engine(
         settings.database_url,
@@ -28,11 +43,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         pool_timeout=10,
+        connect_args={
+            "timeout": 10,
+            "server_settings": {
+                "statement_timeout": _milliseconds(settings.statement_timeout),
+                "lock_timeout": _milliseconds(settings.lock_timeout),
+                "idle_in_transaction_session_timeout": _milliseconds(
+                    settings.idle_in_transaction_timeout
+                ),
+            },
+        },
     )
 
 
-def _sqlite_serialised_writes(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, and BEGIN IMMEDIATE: SQLite's writers wait for each other, never fail.
+def _sqlite_transactions(engine: AsyncEngine) -> None:
+    """WAL, foreign keys; BEGIN IMMEDIATE for the writer's sessions, BEGIN for the reader's.
 
     pysqlite's own transaction handling is switched off so that SQLAlchemy emits BEGIN itself
     (the recipe of SQLAlchemy's SQLite dialect documentation).
@@ -49,8 +74,19 @@ def _sqlite_serialised_writes(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = connection.get_execution_options().get(_WRITES, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, writes: bool = True
+) -> async_sessionmaker[AsyncSession]:
+    bind = engine if writes else engine.execution_options(**{_WRITES: False})
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+async def allow_long_statements(session: AsyncSession, settings: Settings) -> None:
+    """For the rest of this transaction, statements may run upload_statement_timeout (PG only)."""
+    if session.get_bind().dialect.name == "postgresql":
+        milliseconds = int(_milliseconds(settings.upload_statement_timeout))
+        await session.execute(sa.text(f"SET LOCAL statement_timeout = {milliseconds}"))

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics import Metrics
-from app.session import session_of
+from app.session import RequestTransaction, session_of, transaction_of
 from app.settings import Settings
 from matching import KeyRing
 
@@ -26,7 +26,10 @@ def _metrics(request: Request) -> Metrics:
     return metrics
 
 
+#: The request's work session: depending on it begins the work (after the body is read).
 SessionDep = Annotated[AsyncSession, Depends(session_of)]
+#: For routes that must read their body before their work begins (the uploads).
+TransactionDep = Annotated[RequestTransaction, Depends(transaction_of)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]

@@ -94,3 +94,13 @@ class TooManyRequests(IdcheckError):
 
     status = 429
     code = "rate_limited"
+
+
+class RequestTimeout(IdcheckError):
+    """408: the client stopped sending its body (or sent it too slowly); the connection closes."""
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"Connection": "close"})

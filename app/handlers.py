@@ -12,6 +12,7 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
@@ -23,9 +24,9 @@ from app.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
-    StoreUnavailable,
     UnsupportedMediaType,
 )
+from app.store import meaning
 from matching import KeyRing
 from schemas import admin, datasets, verify
 from signatures import FIELDS, KINDS
@@ -97,6 +98,18 @@ def unknown_versions(keyring: KeyRing, versions: Iterable[int]) -> list[dict[str
     ]
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route serves on this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods = {
+        method
+        for route in request.app.routes
+        if isinstance(route, APIRoute) and route.path_regex.fullmatch(path)
+        for method in route.methods or ()
+    }
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(IdcheckError)
     async def _ours(request: Request, error: IdcheckError) -> JSONResponse:
@@ -106,7 +119,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return render(InvalidInput("the body is not valid JSON", code="invalid_json"), request)
+            return render(BadRequest("the body is not valid JSON", code="invalid_json"), request)
         body_errors = [e for e in errors if tuple(e["loc"])[:1] == ("body",)]
         details = validation_details(body_errors, strip=1)
         details += validation_details([e for e in errors if e not in body_errors])
@@ -121,18 +134,22 @@ def install(app: FastAPI) -> None:
             404: "no such route",
             405: "method not allowed on this route",
         }.get(error.status_code, str(error.detail))
-        return render(kind(message, headers=dict(error.headers or {})), request)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed(request)
+        return render(kind(message, headers=headers), request)
 
     @app.exception_handler(sqlalchemy.exc.IntegrityError)
     async def _integrity(request: Request, error: sqlalchemy.exc.IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", type(error.orig).__name__)
         return render(Conflict("this conflicts with an existing object"), request)
 
-    @app.exception_handler(sqlalchemy.exc.OperationalError)
-    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
-    @app.exception_handler(ConnectionError)
     @app.exception_handler(OSError)
     async def _store(request: Request, error: Exception) -> JSONResponse:
-        log.error("store unavailable: %s", type(error).__name__)
-        return render(StoreUnavailable(), request)
+        unavailable = meaning(error)
+        if unavailable is None:
+            raise error
+        request.app.state.store.failed(error)
+        return render(unavailable, request)

@@ -2,6 +2,8 @@
 
 - The key is scoped to the caller's organisation and kept at least IDCHECK_IDEMPOTENCY_HOURS.
 - The request's digest covers its method, path and body; the same key with another -> 422.
+- The answer is looked up when the request's work begins, after its body is read whole (so the
+  digest is complete) and its role checked.
 - A request whose key is still being served elsewhere -> 409 (PostgreSQL: a transaction-scoped
   advisory lock on the key; SQLite serialises writers, so the second sees the first's answer).
 - The answer is stored, sealed, in the same transaction as the work it answers: both are committed
@@ -91,8 +93,6 @@ class Idempotency:
             await session.delete(stored)
             await session.flush()
             return None
-        async for _ in request.stream():  # read the whole body, so that its digest is complete
-            pass
         if stored.request_digest != _digest(request):
             raise InvalidInput(
                 "this Idempotency-Key was used with another request: use a new key",

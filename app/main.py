@@ -15,12 +15,13 @@ from app import handlers
 from app.db import create_engine, create_sessionmaker
 from app.idempotency import BodyDigest, forget_expired_answers
 from app.metrics import Metrics
-from app.middleware import BodyLimit, Observer
+from app.middleware import BodyBounds, KeyInQuery, Observer
 from app.ratelimit import RateLimiter
 from app.routes import admin, datasets, service, usage, verify
 from app.services.keys import load_keyring
 from app.services.privacy import purge
 from app.settings import Settings
+from app.store import StoreHealth
 from matching import refresh_statistics
 
 log = logging.getLogger("idcheck")
@@ -69,6 +70,9 @@ def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
         components = schema["components"]["schemas"]
         for name in ("VerifyRequest", "SignedVerifyRequest"):
             components[name]["properties"]["records"]["maxItems"] = settings.max_verify_records
+        components["DeleteRecords"]["properties"]["external_ids"]["maxItems"] = (
+            settings.max_delete_ids
+        )
         keyring = getattr(app.state, "keyring", None)
         records = [components["SignedRecord"]]
         for path in (
@@ -99,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = engine
             app.state.keyring = await load_keyring(engine, settings.master_secret)
             app.state.sessionmaker = create_sessionmaker(engine)
+            app.state.read_sessionmaker = create_sessionmaker(engine, writes=False)
             housekeeping = asyncio.create_task(_housekeeping(app, settings))
             try:
                 yield
@@ -121,14 +126,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.store = StoreHealth()
     handlers.install(app)
-    app.add_middleware(
-        BodyLimit,
-        json_limit=settings.max_json_body_bytes,
-        upload_limit=settings.max_upload_body_bytes,
-        metrics=metrics,
-    )
+    # The last added runs first: observe, refuse keys in URLs, hash, then bound the body.
+    app.add_middleware(BodyBounds, settings=settings, metrics=metrics)
     app.add_middleware(BodyDigest)
+    app.add_middleware(KeyInQuery, metrics=metrics)
     app.add_middleware(Observer, metrics=metrics)
     routers = (
         service.router,

@@ -1,24 +1,33 @@
-"""Pure ASGI middleware: body size limits, and the observer (access log, metrics, 500s)."""
+"""Pure ASGI middleware: the key-in-URL refusal, the body's bounds (size and read deadlines), and
+the observer (access log, metrics, 500s)."""
 
+import asyncio
 import json
 import logging
 import re
 import time
 import traceback
 from typing import Final
+from urllib.parse import unquote_plus
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import IdcheckError, PayloadTooLarge
+from app.errors import BadRequest, IdcheckError, PayloadTooLarge, RequestTimeout
+from app.limits import body_limit
 from app.metrics import Metrics
+from app.settings import Settings
 
 access_log = logging.getLogger("idcheck.access")
 error_log = logging.getLogger("idcheck")
 
-UPLOAD_PATH: Final = re.compile(r"/v1/datasets/[^/]+(/snapshots/[^/]+)?/records")
+#: What an API key looks like, anywhere in a decoded query string.
+_QUERY_KEY: Final = re.compile(r"idc_[a-z]+_[0-9a-f]{8}", re.IGNORECASE)
+#: Status recorded when the client went away before its answer (nginx's convention).
+CLIENT_CLOSED: Final = 499
 
 
-async def _send_error(send: Send, error: IdcheckError) -> None:
+async def send_error(send: Send, error: IdcheckError) -> None:
     body = json.dumps(error.body()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
@@ -26,68 +35,107 @@ async def _send_error(send: Send, error: IdcheckError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyLimit:
-    """413 before a large body is buffered: by Content-Length, else by counting while reading.
+class KeyInQuery:
+    """400 for an API key in a URL, on every path (known or not), whatever its encoding."""
 
-    Uploads (NDJSON, streamed) get their own, larger limit; every other route the JSON limit.
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if query and _QUERY_KEY.search(unquote_plus(query.decode("latin-1"))):
+            error = BadRequest(
+                "API keys go in the Authorization header, never in a URL: revoke this key",
+                code="api_key_in_query",
+            )
+            self.metrics.rejected.labels(reason=error.code).inc()
+            await send_error(send, error)
+            return
+        await self.app(scope, receive, send)
+
+
+class BodyBounds:
+    """The body's size and pace, checked as it is read (never before the route asks for it, so
+    that a caller's key is checked first).
+
+    - Size: the matched operation's limit (limits.py): 413 by Content-Length before anything is
+      read, else as soon as the count passes it.
+    - Pace: 408 (and the connection closes) when no byte arrives for body_idle_timeout, or when,
+      past that long, the body averages fewer than body_min_rate bytes a second.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, json_limit: int, upload_limit: int, metrics: Metrics
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, metrics: Metrics) -> None:
         self.app = app
-        self.json_limit = json_limit
-        self.upload_limit = upload_limit
+        self.settings = settings
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_limit if UPLOAD_PATH.fullmatch(scope["path"]) else self.json_limit
-        too_large = PayloadTooLarge(f"the body is larger than {limit:,} bytes")
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            self.metrics.rejected.labels(reason=too_large.code).inc()
-            await _send_error(send, too_large)
-            return
+        settings = self.settings
         received = 0
-        exceeded = False
-        started = False
+        started: float | None = None
+        complete = False
+        failure: IdcheckError | None = None
+        responded = False
 
-        async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    exceeded = True
-                    raise too_large
+        def fail(error: IdcheckError) -> IdcheckError:
+            nonlocal failure
+            failure = error
+            self.metrics.rejected.labels(reason=error.code).inc()
+            return error
+
+        async def bounded_receive() -> Message:
+            nonlocal received, started, complete
+            if complete:
+                return await receive()  # after the body: only a disconnect can come
+            limit = body_limit(getattr(scope.get("route"), "operation_id", None), settings)
+            if started is None:
+                started = time.monotonic()
+                declared = dict(scope["headers"]).get(b"content-length", b"")
+                if declared.isdigit() and int(declared) > limit:
+                    raise fail(PayloadTooLarge(f"the body is larger than {limit:,} bytes"))
+            try:
+                message = await asyncio.wait_for(receive(), settings.body_idle_timeout)
+            except TimeoutError:
+                raise fail(RequestTimeout("no part of the body came in time")) from None
+            if message["type"] != "http.request":
+                return message
+            received += len(message.get("body", b""))
+            complete = not message.get("more_body", False)
+            if received > limit:
+                raise fail(PayloadTooLarge(f"the body is larger than {limit:,} bytes"))
+            elapsed = time.monotonic() - started
+            slow = received < settings.body_min_rate * elapsed
+            if not complete and elapsed > settings.body_idle_timeout and slow:
+                raise fail(RequestTimeout("the body comes too slowly"))
             return message
 
         async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if exceeded and message["type"] == "http.response.start" and not started:
-                # Whatever the app made of the interrupted read (FastAPI turns it into a 400),
-                # the client is told the truth.
-                started = True
-                await _send_error(send, too_large)
+            nonlocal responded
+            if failure is not None and message["type"] == "http.response.start" and not responded:
+                # Whatever the app made of the interrupted read, the client is told the truth.
+                responded = True
+                await send_error(send, failure)
                 return
-            if exceeded and started:
+            if failure is not None and responded:
                 return
-            started = started or message["type"] == "http.response.start"
+            responded = responded or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, guarded_send)
-        except PayloadTooLarge:
-            if not started:
-                await _send_error(send, too_large)
+            await self.app(scope, bounded_receive, guarded_send)
+        except (PayloadTooLarge, RequestTimeout):
+            if not responded and failure is not None:
+                await send_error(send, failure)
 
 
 class Observer:
     """Access log (method, route template, status, time: never a query string or a body),
-    request metrics, and a JSON 500 for anything unexpected, logged without its message."""
+    request metrics, and a JSON 500 for anything unexpected, logged without its message. A client
+    that goes away mid-request is logged at INFO and counted as 499, not as a server error."""
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
@@ -115,6 +163,9 @@ class Observer:
 
         try:
             await self.app(scope, receive, observed_send)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED
+            access_log.info("client disconnected before its answer")
         except Exception as error:
             frames = "\n".join(
                 f"  {frame.filename}:{frame.lineno} in {frame.name}"
@@ -122,7 +173,7 @@ class Observer:
             )
             error_log.error("unexpected %s\n%s", type(error).__name__, frames)
             if not response_started:
-                await _send_error(send, IdcheckError("internal error"))
+                await send_error(send, IdcheckError("internal error"))
             self.metrics.rejected.labels(reason="internal_error").inc()
             status = 500
         finally:

@@ -1,22 +1,52 @@
-"""One session per request, made on first use; the route class commits it (transaction.py)."""
+"""One work session per request, begun on first use, after the caller's key is checked and its
+body read; the route class commits it (transaction.py)."""
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.idempotency import Idempotency
+
+
+class Replayed(Exception):
+    """The request's Idempotency-Key was answered before: this is that answer."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("replayed")
+        self.response = response
 
 
 class RequestTransaction:
-    """A session made on first use, so that routes which never touch the store cost nothing."""
+    """The request's unit of work. Its session begins on first use, so that routes which never
+    touch the store cost nothing and no connection (or SQLite's write lock) is held while a client
+    sends its body. Beginning it checks the Idempotency-Key: a stored answer is replayed."""
 
-    def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        request: Request,
+        maker: async_sessionmaker[AsyncSession],
+        idempotency: Idempotency | None,
+    ) -> None:
+        self._request = request
         self._maker = maker
+        self.idempotency = idempotency
         self._session: AsyncSession | None = None
 
-    @property
-    def session(self) -> AsyncSession:
+    async def session(self) -> AsyncSession:
         if self._session is None:
             self._session = self._maker()
+            if self.idempotency is not None:
+                state = self._request.app.state
+                replay = await self.idempotency.replay(
+                    self._session, self._request, state.keyring, state.settings.idempotency_ttl
+                )
+                if replay is not None:
+                    raise Replayed(replay)
+        return self._session
+
+    @property
+    def begun(self) -> AsyncSession | None:
         return self._session
 
     async def commit(self) -> None:
@@ -28,7 +58,11 @@ class RequestTransaction:
             await self._session.close()  # rolls back whatever was not committed
 
 
-def session_of(request: Request) -> AsyncSession:
+def transaction_of(request: Request) -> RequestTransaction:
     transaction: Any = request.state.transaction
     assert isinstance(transaction, RequestTransaction)
-    return transaction.session
+    return transaction
+
+
+async def session_of(request: Request) -> AsyncSession:
+    return await transaction_of(request).session()

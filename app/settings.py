@@ -26,16 +26,31 @@ class Settings(BaseSettings):
     #: The master secret: a file holding at least 64 hex characters, or the value itself.
     master_key_file: Path | None = None
     master_key: SecretStr | None = None
-    #: A bearer token for /metrics; none means /metrics is public.
+    #: A bearer token for /metrics. Without one, production refuses to start unless
+    #: IDCHECK_METRICS_PUBLIC=true says that /metrics is public on purpose.
     metrics_token: SecretStr | None = None
+    metrics_public: bool = False
 
     max_verify_records: int = Field(1000, ge=1, le=100_000)
-    max_batch_records: int = Field(1_000_000, ge=1)
+    max_batch_records: int = Field(1_000_000, ge=1, le=10_000_000)
     max_json_body_bytes: int = Field(32 * 2**20, ge=1024)
     max_upload_body_bytes: int = Field(2 * 2**30, ge=1024)
     max_ndjson_line_bytes: int = Field(64 * 1024, ge=256)
-    max_delete_ids: int = Field(100_000, ge=1)
+    max_delete_ids: int = Field(100_000, ge=1, le=1_000_000)
     db_pool_size: int = Field(10, ge=1)
+    #: Read deadlines (seconds): the request line and headers must arrive within header_timeout;
+    #: a body may pause at most body_idle_timeout between two chunks and, past its first
+    #: body_idle_timeout, must keep an average of body_min_rate bytes a second.
+    header_timeout: float = Field(10.0, gt=0, le=600)
+    body_idle_timeout: float = Field(30.0, gt=0, le=3600)
+    body_min_rate: int = Field(1024, ge=0)
+    #: PostgreSQL limits (seconds): one statement of an API request, and of an upload's write
+    #: (merging a million records may take minutes); a wait for a lock; a session left idle in a
+    #: transaction. The upload's limit applies to the whole write of a batch.
+    statement_timeout: float = Field(30.0, gt=0)
+    upload_statement_timeout: float = Field(1800.0, gt=0)
+    lock_timeout: float = Field(5.0, gt=0)
+    idle_in_transaction_timeout: float = Field(60.0, gt=0)
     #: Requests a second per API key (in each worker), and the burst above it; 0 turns it off.
     rate_limit_per_second: float = Field(100.0, ge=0)
     rate_limit_burst: int = Field(200, ge=1)
@@ -63,6 +78,15 @@ class Settings(BaseSettings):
         if self.env == "production" and self.master_key is None and self.master_key_file is None:
             raise ValueError(
                 "IDCHECK_ENV=production needs IDCHECK_MASTER_KEY_FILE or IDCHECK_MASTER_KEY"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _production_metrics_are_guarded(self) -> "Settings":
+        if self.env == "production" and self.metrics_token is None and not self.metrics_public:
+            raise ValueError(
+                "IDCHECK_ENV=production needs IDCHECK_METRICS_TOKEN, or "
+                "IDCHECK_METRICS_PUBLIC=true to serve /metrics to anyone on purpose"
             )
         return self
 

@@ -1,46 +1,105 @@
 """The request owns the transaction: one session per request, committed in one place.
 
-Routes use TransactionalRoute; services only flush. The commit happens after the endpoint returns
-and before the response leaves, so no answer goes out whose writes (a usage event, a batch) are not
-durable; any exception rolls everything back.
+Routes use TransactionalRoute; services only flush. A request goes through these steps, each
+before the work it bounds:
+
+1. the caller's key, in a short read of its own, and the route's roles (401, 403);
+2. the body, read whole and bounded (BodyBounds: 413, 408), then parsed as JSON (415, 400), for
+   every route but the uploads, which stream their records into a spool themselves;
+3. the work: the session begins on first use (an Idempotency-Key's stored answer is replayed
+   there), the endpoint runs, and the commit happens after it returns and before the response
+   leaves, so no answer goes out whose writes (a usage event, a batch) are not durable; any
+   exception rolls everything back. A store that cannot be reached is a 503.
 """
 
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import pydantic_core
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from app.errors import StoreUnavailable
+from app.auth import authenticate, check_role
+from app.errors import BadRequest, StoreUnavailable, UnsupportedMediaType
 from app.idempotency import Idempotency
-from app.session import RequestTransaction
+from app.limits import UPLOADS
+from app.session import Replayed, RequestTransaction
+from app.store import meaning
+
+_READS = frozenset({"GET", "HEAD"})
+
+
+def _roles(route: APIRoute) -> tuple[str, ...] | None:
+    """The roles that the route's ``require(...)`` dependency lets through, if it has one."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        roles = getattr(dependant.call, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+        pending.extend(dependant.dependencies)
+    return None
+
+
+async def _read_json(request: Request) -> None:
+    """The body, read whole (bounded by BodyBounds) and parsed; FastAPI validates what it holds."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType("send the body as application/json")
+    raw = await request.body()
+    if raw:
+        try:
+            # Parsed here so that every body that is not JSON (bad UTF-8, bad syntax, nesting past
+            # its limit) is the same 400; Starlette's Request keeps it for FastAPI.
+            request._json = pydantic_core.from_json(raw)
+        except ValueError:
+            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
 
 
 class TransactionalRoute(APIRoute):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.roles = _roles(self)
+        self.streams = self.operation_id in UPLOADS
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:
             state = request.app.state
-            transaction = RequestTransaction(state.sessionmaker)
+            writes = request.method not in _READS
+            maker = state.sessionmaker if writes else state.read_sessionmaker
+            transaction = RequestTransaction(request, maker, None)
             request.state.transaction = transaction
             try:
-                idempotency = await Idempotency.of(request)
-                if idempotency is not None:
-                    ttl = state.settings.idempotency_ttl
-                    session = transaction.session
-                    replay = await idempotency.replay(session, request, state.keyring, ttl)
-                    if replay is not None:
-                        return replay
-                response = await handler(request)
-                if idempotency is not None:
-                    await idempotency.store(transaction.session, request, response, state.keyring)
+                if self.roles is not None:
+                    check_role(await authenticate(request), self.roles)
+                if self.body_field is not None:
+                    await _read_json(request)
+                elif not self.streams:
+                    await request.body()  # nothing is expected; whatever came is bounded
+                transaction.idempotency = await Idempotency.of(request)
+                try:
+                    response = await handler(request)
+                except Replayed as replay:
+                    return replay.response
+                session = transaction.begun
+                if transaction.idempotency is not None and session is not None:
+                    await transaction.idempotency.store(session, request, response, state.keyring)
                 try:
                     await transaction.commit()
                 except Exception as error:
                     # Whatever failed, the work is not durable: no answer goes out for it.
+                    state.store.failed(error)
                     raise StoreUnavailable() from error
+                state.store.answered()
                 return response
+            except Exception as error:
+                unavailable = meaning(error)
+                if unavailable is None:
+                    raise
+                state.store.failed(error)
+                raise unavailable from None
             finally:
                 await transaction.close()
 

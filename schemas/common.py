@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import pycountry
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 KIND_NAMES = ("email", "phone", "email_name", "phone_name", "name_address", "name_birth_date")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -42,7 +42,9 @@ CountryCode = StrEnum(  # type: ignore[misc]  # built from the standard's own li
 
 
 Signature = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-KeyVersion = Annotated[int, Field(ge=1, le=32767)]
+#: Integers in requests are JSON numbers: no booleans, no numeric strings, no floats.
+StrictInt = Annotated[int, Strict()]
+KeyVersion = Annotated[int, Strict(), Field(ge=1, le=32767)]
 
 
 class ErrorDetail(BaseModel):

@@ -1,12 +1,12 @@
 """Holders: datasets and record uploads."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import IsoDate, KeyVersion, Model, Signature, StoredText
+from schemas.common import IsoDate, KeyVersion, Model, Signature, StoredText, StrictInt
 
 #: GDPR article 6(1): the lawful basis on which the holder keeps and shares the data.
 LegalBasis = Literal[
@@ -20,11 +20,16 @@ LegalBasis = Literal[
 Kind = Literal["email", "phone", "email_name", "phone_name", "name_address", "name_birth_date"]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
+# Ceilings of each request list; a server may be configured lower (its schema says so).
+MAX_BATCH_RECORDS: Final = 10_000_000
+MAX_DELETE_IDS: Final = 1_000_000
+MAX_OPTOUTS: Final = 10_000
+
 
 class DatasetCreate(Model):
     name: StoredText
     legal_basis: LegalBasis
-    retention_days: Annotated[int, Field(ge=1, le=3650)] = 1095
+    retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 1095
 
 
 class DatasetOut(BaseModel):
@@ -59,7 +64,7 @@ class UploadRecord(Model):
 
 
 class UploadBody(Model):
-    records: Annotated[list[UploadRecord], Field(min_length=1)]
+    records: Annotated[list[UploadRecord], Field(min_length=1, max_length=MAX_BATCH_RECORDS)]
 
 
 class UploadResult(BaseModel):
@@ -68,7 +73,7 @@ class UploadResult(BaseModel):
 
 
 class DeleteRecords(Model):
-    external_ids: Annotated[list[ExternalId], Field(min_length=1)]
+    external_ids: Annotated[list[ExternalId], Field(min_length=1, max_length=MAX_DELETE_IDS)]
 
 
 class DeleteResult(BaseModel):
@@ -88,7 +93,7 @@ class SignedOptOut(Model):
 class SignedOptOuts(Model):
     """Objections a holder received, forwarded as signatures of the email and/or phone."""
 
-    records: Annotated[list[SignedOptOut], Field(min_length=1, max_length=10_000)]
+    records: Annotated[list[SignedOptOut], Field(min_length=1, max_length=MAX_OPTOUTS)]
 
 
 class SnapshotOut(BaseModel):

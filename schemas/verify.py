@@ -1,13 +1,15 @@
 """Buyers: verify requests and results."""
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.common import CountryCode, KeyVersion, Model, Signature, StoredText
 from schemas.datasets import Kind
 
+#: The ceiling of records per verify request; a server may be configured lower (its schema says).
+MAX_VERIFY_RECORDS: Final = 100_000
 Ref = Annotated[str, StringConstraints(max_length=128)]
 Value = Annotated[str, StringConstraints(max_length=256)]
 Field_ = Literal[
@@ -31,7 +33,7 @@ class RawRecord(Model):
 class VerifyRequest(Model):
     purpose: StoredText
     default_country: CountryCode = CountryCode("FR")
-    records: Annotated[list[RawRecord], Field(min_length=1)]
+    records: Annotated[list[RawRecord], Field(min_length=1, max_length=MAX_VERIFY_RECORDS)]
 
 
 class SignedRecord(Model):
@@ -42,7 +44,7 @@ class SignedRecord(Model):
 
 class SignedVerifyRequest(Model):
     purpose: StoredText
-    records: Annotated[list[SignedRecord], Field(min_length=1)]
+    records: Annotated[list[SignedRecord], Field(min_length=1, max_length=MAX_VERIFY_RECORDS)]
 
 
 class Check(BaseModel):

@@ -144,6 +144,7 @@ def _serve(
         access_log=False,
         log_config=log_config(log_level),
         server_header=False,
+        http="app.protocol:HeaderDeadlineProtocol",  # a deadline on the request's headers
     )
 
 

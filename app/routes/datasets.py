@@ -5,20 +5,20 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import audit
 from app.auth import HolderPrincipal, Principal
-from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
+from app.db import allow_long_statements
+from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep, TransactionDep
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.handlers import detail
 from app.metrics import Metrics
-from app.models import Dataset
 from app.routes import AUTHENTICATED
 from app.services import auditlog, snapshots
 from app.services import datasets as service
 from app.services.privacy import opt_out_signed
-from app.services.uploads import ingest, ndjson_records, parse_json_body
+from app.services.uploads import ingest, ndjson_records, parse_json_body, spool_records
+from app.session import RequestTransaction
 from app.settings import Settings
 from app.transaction import TransactionalRoute
 from matching import KeyRing
@@ -123,13 +123,19 @@ UPLOAD_BODY = {
 
 async def _upload(
     request: Request,
-    session: AsyncSession,
+    transaction: RequestTransaction,
     holder: Principal,
-    dataset: Dataset,
+    target: tuple[UUID, UUID | None],
     services: tuple[KeyRing, Settings, Metrics],
-    snapshot_id: UUID | None = None,
 ) -> UploadResult:
+    """Check the destination in a short read, spool the body (no connection held while the client
+    sends), then write it in the request's transaction under the dataset's row lock."""
     keyring, settings, metrics = services
+    dataset_id, snapshot_id = target
+    async with request.app.state.read_sessionmaker() as reader:
+        dataset = await service.owned_dataset(reader, holder, dataset_id)
+        if snapshot_id is not None:
+            await snapshots.owned_snapshot(reader, dataset, snapshot_id, open_only=True)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     records: AsyncIterator[tuple[int, UploadRecord | bytes]]
     if media_type in JSON_TYPES:
@@ -146,15 +152,16 @@ async def _upload(
         records = _ndjson(request, settings.max_ndjson_line_bytes)
     else:
         raise UnsupportedMediaType("send application/json or application/x-ndjson")
-    batch, signatures = await ingest(
-        session,
-        keyring,
-        dataset,
-        holder,
-        records,
-        max_records=settings.max_batch_records,
-        snapshot_id=snapshot_id,
-    )
+    spool = await spool_records(keyring, dataset, records, max_records=settings.max_batch_records)
+    try:
+        session = await transaction.session()
+        await allow_long_statements(session, settings)
+        dataset = await service.owned_dataset(session, holder, dataset_id, lock=True)
+        if snapshot_id is not None:
+            await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
+        batch, signatures = await ingest(session, dataset, holder, spool, snapshot_id=snapshot_id)
+    finally:
+        spool.close()
     metrics.uploads.inc()
     metrics.signatures_stored.inc(signatures)
     await audit(
@@ -175,14 +182,16 @@ async def upload_records(
     dataset_id: UUID,
     request: Request,
     holder: HolderPrincipal,
-    session: SessionDep,
+    transaction: TransactionDep,
     keyring: KeyRingDep,
     settings: SettingsDep,
     metrics: MetricsDep,
 ) -> UploadResult:
-    """A batch of records as signatures; one invalid record rejects the whole batch (422)."""
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    return await _upload(request, session, holder, dataset, (keyring, settings, metrics))
+    """A batch of records as signatures; one invalid record rejects the whole batch (422). Two
+    uploads to one dataset are written one after the other (the later wins for a record both
+    hold)."""
+    services = (keyring, settings, metrics)
+    return await _upload(request, transaction, holder, (dataset_id, None), services)
 
 
 @router.post(
@@ -218,16 +227,14 @@ async def upload_snapshot_records(
     snapshot_id: UUID,
     request: Request,
     holder: HolderPrincipal,
-    session: SessionDep,
+    transaction: TransactionDep,
     keyring: KeyRingDep,
     settings: SettingsDep,
     metrics: MetricsDep,
 ) -> UploadResult:
     """A batch into an open snapshot; the live dataset is untouched until the commit."""
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
     services = (keyring, settings, metrics)
-    return await _upload(request, session, holder, dataset, services, snapshot.id)
+    return await _upload(request, transaction, holder, (dataset_id, snapshot_id), services)
 
 
 @router.post("/{dataset_id}/snapshots/{snapshot_id}/commit", operation_id="commit_snapshot")

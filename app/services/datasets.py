@@ -32,8 +32,12 @@ async def list_datasets(session: AsyncSession, owner: Principal) -> list[Dataset
     return list(await session.scalars(query))
 
 
-async def owned_dataset(session: AsyncSession, owner: Principal, dataset_id: UUID) -> Dataset:
-    dataset = await session.get(Dataset, dataset_id)
+async def owned_dataset(
+    session: AsyncSession, owner: Principal, dataset_id: UUID, *, lock: bool = False
+) -> Dataset:
+    """The caller's dataset (404 for anyone else's); ``lock`` holds its row until the commit, so
+    that writes to one dataset (uploads, its deletion) happen one after the other."""
+    dataset = await session.get(Dataset, dataset_id, with_for_update=lock)
     if dataset is None or dataset.org_id != owner.org_id:
         raise NotFound("no such dataset")
     return dataset

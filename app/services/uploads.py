@@ -1,12 +1,16 @@
-"""Holder uploads: validated record by record, written chunk by chunk, all or nothing.
+"""Holder uploads: validated record by record as the body streams in, spooled, then written chunk
+by chunk in the request's transaction, all or nothing.
 
-The request's transaction holds every chunk written; one invalid record anywhere and the request
-fails with the details of each bad record (the first hundred), and the transaction rolls back.
+One invalid record anywhere and the request fails with the details of each bad record (the first
+hundred): before the transaction begins when a record is invalid, inside it (rolled back) when an
+external_id repeats.
 Nothing of a record is kept but its key and index values: external_ids and signatures are peppered
 on arrival.
 """
 
-from collections.abc import AsyncIterator
+import pickle
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from uuid import UUID
@@ -15,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
-from app.errors import InvalidInput
+from app.errors import BadRequest, InvalidInput
 from app.handlers import detail, validation_details
 from app.models import Batch, Dataset
 from matching import (
@@ -47,7 +51,7 @@ def parse_json_body(raw: bytes) -> list[UploadRecord]:
     except ValidationError as error:
         errors = error.errors(**_ERROR_OPTIONS)
         if any(e["type"] == "json_invalid" for e in errors):
-            raise InvalidInput("the body is not valid JSON", code="invalid_json") from None
+            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
         raise InvalidInput(
             "the batch is not valid; nothing was written",
             details=validation_details(errors[:MAX_DETAILS]),
@@ -111,8 +115,81 @@ class _Checker:
         )
 
 
+class Spool:
+    """An upload's checked records, chunk by chunk, in an unnamed temporary file (mode 0600,
+    gone when closed): the body is read whole before the transaction that writes it begins, so
+    that no client holds a connection or a lock while it sends. It holds what the index holds,
+    record keys and index values, never a client's signature or external_id."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.chunks = 0
+        self.records = 0
+        self._pending: list[tuple[int, IndexedRecord]] = []
+
+    def add(self, index: int, record: IndexedRecord) -> None:
+        self._pending.append((index, record))
+        self.records += 1
+        if len(self._pending) >= CHUNK:
+            self._dump()
+
+    def _dump(self) -> None:
+        if self._pending:
+            pickle.dump(self._pending, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.chunks += 1
+            self._pending = []
+
+    def read(self) -> Iterator[list[tuple[int, IndexedRecord]]]:
+        self._dump()
+        self._file.seek(0)
+        for _ in range(self.chunks):
+            # Only this process wrote the file, unnamed and private: nothing else can feed it.
+            yield pickle.load(self._file)  # noqa: S301
+
+    def close(self) -> None:
+        self._file.close()
+
+
+async def spool_records(
+    keyring: KeyRing,
+    dataset: Dataset,
+    records: AsyncIterator[tuple[int, UploadRecord | bytes]],
+    *,
+    max_records: int,
+) -> Spool:
+    """Check every record as the body streams in and keep the checked ones in a spool; one
+    invalid record and the upload fails with the details of each (the first hundred)."""
+    checker = _Checker(keyring, dataset)
+    spool = Spool()
+    details: list[dict[str, Any]] = []
+    try:
+        async for index, item in records:
+            if index >= max_records:
+                details.append(
+                    detail(("records", index), f"a batch holds at most {max_records:,} records")
+                )
+                break
+            checked = checker.check(index, item)
+            if isinstance(checked, list):
+                details.extend(checked)
+            elif not details:
+                spool.add(index, checked)
+            if len(details) >= MAX_DETAILS:
+                break
+        if details:
+            raise InvalidInput(
+                "the batch is not valid; nothing was written", details=details[:MAX_DETAILS]
+            )
+        if spool.records == 0:
+            raise InvalidInput("the batch holds no record", details=[detail(("records",), "empty")])
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
 class _Writer:
-    """Writes chunks of checked records; after the first error it only keeps checking.
+    """Writes chunks of checked records; stops writing at the first repeated external_id.
 
     On PostgreSQL the chunks go to a staging table by COPY and are merged at the end (a repeated
     external_id is found there); on SQLite each chunk replaces its records at once.
@@ -129,19 +206,12 @@ class _Writer:
         self.session, self.dataset, self.batch = session, dataset, batch
         self.destination = destination
         self.bulk = bulk
-        self.pending: list[tuple[int, IndexedRecord]] = []
         self.details: list[dict[str, Any]] = []
         self.written = 0
         self.signatures = 0
 
-    async def add(self, index: int, record: IndexedRecord) -> None:
-        self.pending.append((index, record))
-        if len(self.pending) >= CHUNK:
-            await self.flush()
-
-    async def flush(self) -> None:
-        chunk, self.pending = self.pending, []
-        if not chunk or (self.bulk is not None and self.details):
+    async def write(self, chunk: list[tuple[int, IndexedRecord]]) -> None:
+        if self.details:
             return
         if self.bulk is not None:
             await self.bulk.copy(chunk)
@@ -171,7 +241,6 @@ class _Writer:
         self.signatures += sum(len(record.values) for _, record in chunk)
 
     async def finish(self) -> None:
-        await self.flush()
         if self.bulk is None or self.details:
             return
         for index in await self.bulk.repeated():
@@ -184,39 +253,26 @@ class _Writer:
 
 async def ingest(
     session: AsyncSession,
-    keyring: KeyRing,
     dataset: Dataset,
     uploader: Principal,
-    records: AsyncIterator[tuple[int, UploadRecord | bytes]],
+    spool: Spool,
     *,
-    max_records: int,
     snapshot_id: UUID | None = None,
 ) -> tuple[Batch, int]:
-    """Write a batch, to the dataset or into one of its open snapshots; returns the batch and
-    the number of signatures written."""
+    """Write a spooled batch, to the dataset or into one of its open snapshots; returns the batch
+    and the number of signatures written. The caller holds the dataset's row lock, so that two
+    uploads to one dataset are written one after the other."""
     batch = Batch(dataset_id=dataset.id, api_key_id=uploader.key_id)
     session.add(batch)
     await session.flush()
-    checker = _Checker(keyring, dataset)
     destination = Destination(dataset.id, snapshot_id)
     bulk = None
     if session.get_bind().dialect.name == "postgresql":
         bulk = BulkLoad(session, destination)
         await bulk.start()
     writer = _Writer(session, dataset, destination, batch, bulk)
-    count = 0
-    async for index, item in records:
-        count += 1
-        if index >= max_records:
-            writer.details.append(
-                detail(("records", index), f"a batch holds at most {max_records:,} records")
-            )
-            break
-        checked = checker.check(index, item)
-        if isinstance(checked, list):
-            writer.details.extend(checked)
-        else:
-            await writer.add(index, checked)
+    for chunk in spool.read():
+        await writer.write(chunk)
         if len(writer.details) >= MAX_DETAILS:
             break
     await writer.finish()
@@ -224,8 +280,6 @@ async def ingest(
         raise InvalidInput(
             "the batch is not valid; nothing was written", details=writer.details[:MAX_DETAILS]
         )
-    if count == 0:
-        raise InvalidInput("the batch holds no record", details=[detail(("records",), "empty")])
     batch.records = writer.written
     if snapshot_id is None:
         dataset.last_upload_at = datetime.now(UTC)

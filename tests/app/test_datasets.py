@@ -207,7 +207,7 @@ async def test_one_bad_record_rejects_the_batch_and_nothing_is_written(
 @pytest.mark.parametrize(
     ("content", "content_type", "status", "code"),
     [
-        (b'{"records": [', "application/json", 422, "invalid_json"),
+        (b'{"records": [', "application/json", 400, "invalid_json"),
         (b"[]", "application/json", 422, "invalid_input"),
         (b'{"records": []}', "application/json", 422, "invalid_input"),
         (b"", "application/x-ndjson", 422, "invalid_input"),

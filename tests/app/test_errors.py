@@ -55,12 +55,13 @@ async def test_an_unexpected_error_is_a_plain_500_logged_without_its_message(
 class TestBodyLimits:
     @pytest.fixture
     def settings_overrides(self) -> dict[str, object]:
-        return {"max_json_body_bytes": 4096, "max_upload_body_bytes": 8192}
+        return {"max_verify_records": 2, "max_upload_body_bytes": 8192}
 
     async def test_a_declared_length_over_the_limit_is_413(
         self, client: httpx.AsyncClient, buyer: Caller
     ) -> None:
-        body = b'{"purpose": "k", "records": [' + b'{"email": "a@b.fr"},' * 400 + b"{}]}"
+        # Two records a request: 2 x 2 KiB and the envelope's 16 KiB; this is 40 KB.
+        body = b'{"purpose": "k", "records": [' + b'{"email": "a@b.fr"},' * 2000 + b"{}]}"
         answer = await client.post(
             "/v1/verify",
             content=body,
@@ -99,11 +100,11 @@ async def test_an_unavailable_store_is_503_and_readyz_says_so(
     app: FastAPI, client: httpx.AsyncClient, buyer: Caller
 ) -> None:
     assert (await client.get("/readyz")).status_code == 200
-    working = app.state.sessionmaker
+    working = app.state.sessionmaker, app.state.read_sessionmaker
     dead = create_async_engine(
         "postgresql+asyncpg://postgres@127.0.0.1:1/none", connect_args={"timeout": 2}
     )
-    app.state.sessionmaker = create_sessionmaker(dead)
+    app.state.sessionmaker = app.state.read_sessionmaker = create_sessionmaker(dead)
     try:
         _shape(await client.get("/readyz"), 503, "store_unavailable")
         verify = await client.post(
@@ -115,5 +116,5 @@ async def test_an_unavailable_store_is_503_and_readyz_says_so(
         assert verify.headers["retry-after"] == "5"
         assert (await client.get("/healthz")).status_code == 200
     finally:
-        app.state.sessionmaker = working
+        app.state.sessionmaker, app.state.read_sessionmaker = working
         await dead.dispose()

@@ -66,7 +66,7 @@ async def test_bad_verify_requests(
     assert await db_snapshot(app) == before  # no usage event: nothing billed
 
 
-async def test_malformed_json_is_422(
+async def test_malformed_json_is_400(
     app: FastAPI, client: httpx.AsyncClient, buyer: Caller
 ) -> None:
     answer = await client.post(
@@ -74,7 +74,7 @@ async def test_malformed_json_is_422(
         content=b'{"purpose": "kyc", "records": [',
         headers={**buyer.headers, "Content-Type": "application/json"},
     )
-    assert answer.status_code == 422
+    assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "invalid_json"
 
 

@@ -73,10 +73,21 @@ def test_placeholder_and_short_master_keys_are_refused(tmp_path: Path) -> None:
         assert "master key" in refused.stderr
 
 
+def test_production_refuses_public_metrics_unless_declared(tmp_path: Path) -> None:
+    key = {"IDCHECK_ENV": "production", "IDCHECK_MASTER_KEY": "5e" + "17" * 31}
+    refused = _run(["serve"], tmp_path, **key)
+    assert refused.returncode == 1
+    assert "IDCHECK_METRICS_TOKEN" in refused.stderr
+    assert not (tmp_path / "idcheck.db").exists()
+    declared = _run(["migrate"], tmp_path, **key, IDCHECK_METRICS_PUBLIC="true")
+    assert declared.returncode == 0, declared.stderr
+
+
 def test_production_serves_no_docs(tmp_path: Path) -> None:
     code = (
         "from app.main import create_app; from app.settings import Settings;"
-        "app = create_app(Settings(env='production', master_key='5e' + '17' * 31));"
+        "app = create_app(Settings(env='production', master_key='5e' + '17' * 31,"
+        " metrics_token='t' * 32));"
         "print(app.openapi_url, app.docs_url)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,0 +1,35 @@
+"""How many bytes each operation's body may hold: enough for its largest valid request, no more.
+
+A body is refused (413) by its Content-Length before any of it is read, else by counting as it
+is read; nothing is parsed before the caller's key and role are checked. Lists are bounded again
+while the body is validated (each list of a request schema states its maximum).
+"""
+
+from typing import Final
+
+from app.settings import Settings
+from schemas.datasets import MAX_OPTOUTS
+
+SMALL_BODY: Final = 64 * 1024  # names, labels, a quota, one objection
+_ENVELOPE: Final = 16 * 1024  # purpose, default_country, the JSON around the list
+RAW_RECORD_BYTES: Final = 2048  # ten fields: far above any real record (send long ones in fewer)
+SIGNED_RECORD_BYTES: Final = 1024  # a ref and six signatures
+EXTERNAL_ID_BYTES: Final = 160  # 128 characters, quoted, with a comma
+OPTOUT_BYTES: Final = 256  # a key version and two signatures
+UPLOADS: Final = frozenset({"upload_records", "upload_snapshot_records"})
+
+
+def body_limit(operation_id: str | None, settings: Settings) -> int:
+    """The byte limit of a request body for this operation (unmatched routes: the small one)."""
+    if operation_id in UPLOADS:
+        return settings.max_upload_body_bytes  # NDJSON streams; a JSON batch is checked apart
+    per_record = {
+        "verify": (settings.max_verify_records, RAW_RECORD_BYTES),
+        "verify_signed": (settings.max_verify_records, SIGNED_RECORD_BYTES),
+        "delete_records": (settings.max_delete_ids, EXTERNAL_ID_BYTES),
+        "holder_opt_out": (MAX_OPTOUTS, OPTOUT_BYTES),
+    }.get(operation_id or "")
+    if per_record is None:
+        return SMALL_BODY
+    count, size = per_record
+    return count * size + _ENVELOPE
