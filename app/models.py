@@ -191,3 +191,14 @@ class Snapshot(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     records: Mapped[int] = mapped_column(sa.Integer, default=0)  # swapped in, once committed
+
+    #: One open snapshot per dataset: a second open is refused by the database itself.
+    __table_args__ = (
+        sa.Index(
+            "uq_snapshots_one_open",
+            "dataset_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+    )

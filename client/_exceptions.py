@@ -8,7 +8,10 @@
         ├── AuthenticationError     401  unknown, revoked or malformed API key
         ├── PermissionDenied        403  the key's role may not do this
         ├── NotFound                404  no such object, or another organisation's
-        ├── Conflict                409  (IdempotencyKeyInFlight: the same key is still running)
+        ├── RequestTimeout          408  the body came too slowly (retried)
+        ├── Conflict                409  (IdempotencyKeyInFlight: the same key is still running;
+        │                                Busy: another write to the same dataset held it too
+        │                                long; both retried)
         ├── PayloadTooLarge         413
         ├── UnsupportedMediaType    415
         ├── InvalidInput            422  details name the record index and field
@@ -69,11 +72,19 @@ class NotFound(APIError):
     status = 404
 
 
+class RequestTimeout(APIError):
+    status = 408
+
+
 class Conflict(APIError):
     status = 409
 
 
 class IdempotencyKeyInFlight(Conflict):
+    pass
+
+
+class Busy(Conflict):
     pass
 
 
@@ -116,6 +127,7 @@ class ServerError(APIError):
 _BY_CODE: dict[str, type[APIError]] = {
     "api_key_in_query": ApiKeyInQuery,
     "idempotency_key_in_flight": IdempotencyKeyInFlight,
+    "busy": Busy,
     "idempotency_key_reused": IdempotencyKeyReused,
     "rate_limited": RateLimited,
     "quota_exceeded": QuotaExceeded,
@@ -128,6 +140,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
         AuthenticationError,
         PermissionDenied,
         NotFound,
+        RequestTimeout,
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,

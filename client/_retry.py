@@ -1,7 +1,8 @@
 """When to try a request again, and how long to wait first.
 
-Retried: 429 rate_limited, 503, 409 idempotency_key_in_flight (the same key is still running: its
-answer will be replayed) and connection errors (refused, reset, timed out, an answer lost on the
+Retried: 429 rate_limited, 503, 408 (the body came too slowly), 409 idempotency_key_in_flight (the
+same key is still running: its answer will be replayed), 409 busy (another write to the same
+dataset held it past the server's lock timeout) and connection errors (refused, reset, timed out, an answer lost on the
 way). Never retried: a quota (429 quota_exceeded: waiting means waiting for next month) and
 every other error. Writes are safe to retry because each carries an Idempotency-Key that stays the
 same across the attempts: a request that did its work but whose answer was lost is replayed by
@@ -15,7 +16,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-RETRIED_STATUSES = frozenset({429, 503})
+RETRIED_STATUSES = frozenset({408, 429, 503})
+RETRIED_CODES = frozenset({"idempotency_key_in_flight", "busy"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,6 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 def retried(response: httpx.Response, code: str) -> bool:
-    if code == "idempotency_key_in_flight":
+    if code in RETRIED_CODES:
         return True
     return response.status_code in RETRIED_STATUSES and code != "quota_exceeded"

@@ -63,17 +63,54 @@ def _sqlite_file(settings: Settings) -> Path:
     return Path(make_url(settings.database_url).database or "")
 
 
-def ready_settings() -> Settings:
-    """Settings whose master key is readable, and a SQLite database at the latest schema."""
+def ready_settings(*, create: bool) -> Settings:
+    """Settings whose master key is readable, said on stderr (which database, which key).
+
+    Only ``create`` commands (serve, migrate) may make the embedded database, with its master
+    key, and bring it to the latest schema; the others refuse where there is none, so that a
+    command run from the wrong folder never answers from a new, empty database.
+    """
     settings = load_settings()
+    sqlite = _sqlite_file(settings) if settings.is_sqlite else None
+    click.echo(
+        f"idcheck: database {_shown(settings)}, master key {_key_source(settings)}", err=True
+    )
+    if sqlite is not None and not sqlite.exists() and not create:
+        raise CliError(
+            f"no database at {sqlite.resolve()}: run `idcheck serve` or `idcheck migrate` there "
+            "first, or set IDCHECK_DATABASE_URL to the server's database"
+        )
     _embedded_master_key(settings)
     try:
         settings.master_secret  # noqa: B018 - read now, to fail here rather than in a worker
     except SettingsError as error:
         raise CliError(str(error)) from None
-    if settings.is_sqlite:
+    if sqlite is not None and create:
+        new = not sqlite.exists()
         _migrate(settings)
+        if new:
+            click.echo(f"idcheck: created a new database in {sqlite.resolve()}", err=True)
     return settings
+
+
+def _say_where(settings: Settings, *, key: bool = True) -> None:
+    where = f"idcheck: database {_shown(settings)}"
+    click.echo(where + (f", master key {_key_source(settings)}" if key else ""), err=True)
+
+
+def _shown(settings: Settings) -> str:
+    """The database, for a person: a SQLite file's absolute path, a URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    if settings.is_sqlite:
+        return str(_sqlite_file(settings).resolve())
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _key_source(settings: Settings) -> str:
+    if settings.master_key is not None:
+        return "from IDCHECK_MASTER_KEY"
+    return str((settings.master_key_file or EMBEDDED_KEY_FILE).resolve())
 
 
 def _database_errors() -> tuple[type[Exception], ...]:
@@ -109,7 +146,7 @@ def serve_command(
     """Run the service (uvicorn). With nothing configured: SQLite in ./idcheck.db."""
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise CliError("--ssl-certfile and --ssl-keyfile go together")
-    settings = ready_settings()
+    settings = ready_settings(create=True)
     if settings.is_sqlite and workers > 1:
         raise CliError("SQLite serves one worker: use PostgreSQL for --workers > 1")
     # Every worker writes its metrics here and /metrics adds them up (a fresh folder each start).
@@ -150,8 +187,14 @@ def _serve(
 
 @click.command("migrate")
 def migrate_command() -> None:
-    """Bring the configured database to the latest schema (Alembic upgrade head)."""
-    _migrate(load_settings())
+    """Bring the configured database to the latest schema (Alembic upgrade head); on the embedded
+    default, make the database and its master key where there are none."""
+    settings = load_settings()
+    if settings.is_sqlite:
+        ready_settings(create=True)  # the embedded database comes with its master key
+    else:
+        _say_where(settings, key=False)  # a deploy step: PostgreSQL's schema needs no key
+        _migrate(settings)
     click.echo("database at the latest schema", err=True)
 
 
@@ -181,7 +224,7 @@ def _run(work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]") -> T:
     """One unit of work in one transaction, committed when it succeeds (the CLI's "request")."""
     from app.errors import IdcheckError
 
-    settings = ready_settings()
+    settings = ready_settings(create=False)
     try:
         return asyncio.run(_with_session(settings, work))
     except IdcheckError as error:

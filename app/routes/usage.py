@@ -10,6 +10,7 @@ from app.deps import SessionDep
 from app.routes import AUTHENTICATED
 from app.services.usage import GROUP_BY_PATTERN, parse_group_by, to_csv, usage_rows
 from app.transaction import TransactionalRoute
+from schemas.common import IsoDate
 from schemas.usage import UsageReport, UsageRow
 
 router = APIRouter(
@@ -33,8 +34,10 @@ def _next_month() -> date:
     )
 
 
-Start = Annotated[date | None, Query(alias="from", description="first day (default: this month's)")]
-End = Annotated[date | None, Query(alias="to", description="day after the last (exclusive)")]
+Start = Annotated[
+    IsoDate | None, Query(alias="from", description="first day (default: this month's)")
+]
+End = Annotated[IsoDate | None, Query(alias="to", description="day after the last (exclusive)")]
 GroupBy = Annotated[
     str | None,
     Query(pattern=GROUP_BY_PATTERN, description="comma-separated: buyer, holder, day, month"),

@@ -15,7 +15,7 @@ from matching import KeyRing
 
 async def create_org(session: AsyncSession, name: str, role: str) -> Org:
     if await session.scalar(sa.select(Org.id).where(Org.name == name)) is not None:
-        raise Conflict(f"an organisation named {name!r} exists already")
+        raise Conflict("an organisation of this name exists already")
     org = Org(name=name, role=role)
     session.add(org)
     await session.flush()

@@ -18,7 +18,7 @@ async def create_dataset(
         sa.select(Dataset.id).where(Dataset.org_id == owner.org_id, Dataset.name == name)
     )
     if taken is not None:
-        raise Conflict(f"you have a dataset named {name!r} already")
+        raise Conflict("you have a dataset of this name already")
     dataset = Dataset(
         org_id=owner.org_id, name=name, legal_basis=legal_basis, retention_days=retention_days
     )

@@ -14,15 +14,28 @@ from signatures import KINDS
 
 
 async def open_snapshot(session: AsyncSession, dataset: Dataset) -> Snapshot:
+    """A new open snapshot; 409 while another is open (the database's unique index decides, so
+    that of two concurrent opens exactly one wins)."""
     already = await session.scalar(
         sa.select(Snapshot.id).where(Snapshot.dataset_id == dataset.id, Snapshot.status == "open")
     )
     if already is not None:
-        raise Conflict(f"snapshot {already} of this dataset is still open: commit or abort it")
+        raise _still_open(already)
     snapshot = Snapshot(dataset_id=dataset.id)
     session.add(snapshot)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except sa.exc.IntegrityError:
+        raise _still_open(None) from None
     return snapshot
+
+
+def _still_open(snapshot_id: UUID | None) -> Conflict:
+    which = f"snapshot {snapshot_id}" if snapshot_id is not None else "another snapshot"
+    return Conflict(
+        f"{which} of this dataset is still open: commit or abort it", code="snapshot_open"
+    )
 
 
 async def owned_snapshot(

@@ -114,5 +114,18 @@ def to_csv(rows: Sequence[UsageRow], group_by: Sequence[str]) -> str:
     writer.writerow(header)
     for row in rows:
         values = row.model_dump()
-        writer.writerow(["" if values[c] is None else values[c] for c in header])
+        writer.writerow([_cell(values[c]) for c in header])
     return out.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A cell as a spreadsheet will read it: text that could start a formula (an organisation's
+    name, say) gets a leading apostrophe (OWASP, CSV injection); numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

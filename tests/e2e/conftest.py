@@ -30,6 +30,7 @@ class Server:
     admin_key: str
     log: Path
     verify: ssl.SSLContext | bool = True
+    pid: int = 0  # the `idcheck serve` process (with one worker, the one that answers)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, verify=self.verify, timeout=60)
@@ -112,7 +113,7 @@ def start_server(
     log = workdir / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(args, env=env, cwd=workdir, stdout=output, stderr=output)
-    server = Server(f"{scheme}://127.0.0.1:{port}", admin_key, log, verify)
+    server = Server(f"{scheme}://127.0.0.1:{port}", admin_key, log, verify, process.pid)
     try:
         deadline = time.monotonic() + 30
         while True:

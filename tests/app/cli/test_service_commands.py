@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.app.cli.conftest import IDCHECK
+from tests.conftest import MASTER_KEY
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -23,13 +24,18 @@ def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 def test_admin_bootstrap_on_the_embedded_default(tmp_path: Path) -> None:
-    created = _run(["admin", "create-org", "Root", "--role", "admin"], tmp_path)
-    assert created.returncode == 0, created.stderr
+    # README's order: the database and its key first (migrate, or serve), then the admin.
+    migrated = _run(["migrate"], tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
     key_file = tmp_path / "idcheck.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert created.stderr.count("\n") == 1
-    assert "created a new master key" in created.stderr
-    assert (tmp_path / "idcheck.db").exists()
+    assert "created a new master key" in migrated.stderr
+    assert f"created a new database in {tmp_path / 'idcheck.db'}" in migrated.stderr
+    created = _run(["admin", "create-org", "Root", "--role", "admin"], tmp_path)
+    assert created.returncode == 0, created.stderr
+    assert created.stderr == (
+        f"idcheck: database {tmp_path / 'idcheck.db'}, master key {key_file}\n"
+    )
     key = _run(["admin", "create-key", "Root", "--label", "ops"], tmp_path)
     assert key.returncode == 0, key.stderr
     assert key.stdout.startswith("idc_admin_")
@@ -46,6 +52,7 @@ def test_admin_bootstrap_on_the_embedded_default(tmp_path: Path) -> None:
 
 
 def test_a_database_without_its_key_is_not_given_a_new_one(tmp_path: Path) -> None:
+    assert _run(["migrate"], tmp_path).returncode == 0
     assert _run(["admin", "create-org", "Root", "--role", "admin"], tmp_path).returncode == 0
     (tmp_path / "idcheck.key").unlink()
     refused = _run(["serve"], tmp_path)
@@ -62,10 +69,14 @@ def test_production_refuses_to_start_without_a_master_key(tmp_path: Path) -> Non
 
 
 def test_placeholder_and_short_master_keys_are_refused(tmp_path: Path) -> None:
-    for value in ("00" * 32, "ab" * 32, "changeme", "12" * 16):
+    bad = ("00" * 32, "ab" * 32, "changeme", "12" * 16)
+    for value in bad:
         refused = _run(["migrate"], tmp_path, IDCHECK_MASTER_KEY=value)
-        # migrate needs no key; admin commands read it and refuse a bad one.
-        assert refused.returncode == 0
+        assert refused.returncode == 1, value
+        assert "master key" in refused.stderr
+        assert not (tmp_path / "idcheck.db").exists()  # no database made for a key refused
+    assert _run(["migrate"], tmp_path, IDCHECK_MASTER_KEY=MASTER_KEY).returncode == 0
+    for value in bad:
         refused = _run(
             ["admin", "create-org", "x", "--role", "admin"], tmp_path, IDCHECK_MASTER_KEY=value
         )
@@ -73,8 +84,27 @@ def test_placeholder_and_short_master_keys_are_refused(tmp_path: Path) -> None:
         assert "master key" in refused.stderr
 
 
+def test_commands_from_another_folder_make_no_database(tmp_path: Path) -> None:
+    """admin, usage and purge never make an empty database (and key) where serve made none."""
+    server, elsewhere = tmp_path / "server", tmp_path / "elsewhere"
+    server.mkdir()
+    elsewhere.mkdir()
+    assert _run(["migrate"], server).returncode == 0
+    for args in (
+        ["admin", "create-key", "Root"],
+        ["admin", "create-org", "Root", "--role", "admin"],
+        ["usage", "export", "--from", "2026-11-01", "--to", "2026-12-01"],
+        ["purge"],
+    ):
+        refused = _run(args, elsewhere)
+        assert refused.returncode == 1, args
+        assert f"no database at {elsewhere / 'idcheck.db'}" in refused.stderr
+        assert refused.stdout == ""
+        assert list(elsewhere.iterdir()) == [], args
+
+
 def test_production_refuses_public_metrics_unless_declared(tmp_path: Path) -> None:
-    key = {"IDCHECK_ENV": "production", "IDCHECK_MASTER_KEY": "5e" + "17" * 31}
+    key = {"IDCHECK_ENV": "production", "IDCHECK_MASTER_KEY": MASTER_KEY}
     refused = _run(["serve"], tmp_path, **key)
     assert refused.returncode == 1
     assert "IDCHECK_METRICS_TOKEN" in refused.stderr
@@ -110,8 +140,11 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
             IDCHECK_MASTER_KEY="5e" + "c4" * 20 + "0123456789abcdef" * 3,
         )
         assert refused.returncode == 1
-        assert refused.stderr.startswith("Error: database: ")
-        assert refused.stderr.count("\n") == 1
+        where, error = refused.stderr.splitlines()  # which database, then one line of error
+        assert where == "idcheck: database postgresql+asyncpg://postgres:***@127.0.0.1:1/none" + (
+            ", master key from IDCHECK_MASTER_KEY" if args[0] == "admin" else ""
+        )
+        assert error.startswith("Error: database: ")
         assert "s3cret" not in refused.stderr
 
 
@@ -120,6 +153,7 @@ def test_lifecycle_commands_on_the_embedded_default(tmp_path: Path) -> None:
     objections.write_text(
         "Courriel;Téléphone\nanne@example.fr;\n;06 11 22 33 44\nnope;12\n", "utf-8"
     )
+    assert _run(["migrate"], tmp_path).returncode == 0
     done = _run(["admin", "optout", "--file", str(objections)], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "2 objections recorded, 1 rows without a valid email or phone" in done.stderr
@@ -131,7 +165,8 @@ def test_lifecycle_commands_on_the_embedded_default(tmp_path: Path) -> None:
     assert current.returncode == 1
     assert "current version" in current.stderr
     purged = _run(["purge"], tmp_path)
-    assert (purged.returncode, purged.stderr) == (0, "purged 0 expired records\n")
+    assert purged.returncode == 0
+    assert purged.stderr.splitlines()[-1] == "purged 0 expired records"
     no_column = tmp_path / "names.csv"
     no_column.write_text("Nom\nDupont\n", "utf-8")
     refused = _run(["admin", "optout", "--file", str(no_column)], tmp_path)
