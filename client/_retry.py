@@ -1,12 +1,12 @@
 """When to try a request again, and how long to wait first.
 
-Retried: 429 rate_limited, 503, 408 (the body came too slowly), 409 idempotency_key_in_flight (the
-same key is still running: its answer will be replayed), 409 busy (another write to the same
-dataset held it past the server's lock timeout) and connection errors (refused, reset, timed out, an answer lost on the
-way). Never retried: a quota (429 quota_exceeded: waiting means waiting for next month) and
-every other error. Writes are safe to retry because each carries an Idempotency-Key that stays the
-same across the attempts: a request that did its work but whose answer was lost is replayed by
-the server, not done (and billed) twice.
+Retried: 429 rate_limited, 503, 408 (the body came too slowly), 409 idempotency_key_in_flight
+(the same key is still running: its answer will be replayed), 409 busy (another write to the
+same dataset held it past the server's lock timeout) and connection errors (refused, reset, timed
+out, an answer lost on the way). Never retried: a quota (429 quota_exceeded: waiting means
+waiting for next month) and every other error. Writes are safe to retry because each carries an
+Idempotency-Key that stays the same across the attempts: a request that did its work but whose
+answer was lost is replayed by the server, not done (and billed) twice.
 """
 
 import random

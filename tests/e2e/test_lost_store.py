@@ -19,9 +19,15 @@ def server(pg_database: Database, tmp_path: Path) -> Iterator[Server]:
     yield from start_server(pg_database, tmp_path, workers=2)
 
 
-async def _admin(*statements: str) -> None:
+async def _admin(*statements: str, terminate: str | None = None) -> None:
+    """Statements on the maintenance database; first, ``terminate``'s sessions are ended."""
     connection = await asyncpg.connect(POSTGRES_URL, timeout=10)
     try:
+        if terminate is not None:
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                terminate,
+            )
         for statement in statements:
             await connection.execute(statement)
     finally:
@@ -32,10 +38,7 @@ async def _copy(name: str, copy: str) -> None:
     """A copy of the database, made between two of the server's connections."""
     for _ in range(50):
         try:
-            await _admin(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",
-                f'CREATE DATABASE "{copy}" TEMPLATE "{name}"',
-            )
+            await _admin(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"', terminate=name)
             return
         except asyncpg.ObjectInUseError:
             await asyncio.sleep(0.1)
