@@ -23,6 +23,8 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER idcheck
 WORKDIR /srv/idcheck
+# Production refuses to start without IDCHECK_MASTER_KEY(_FILE) and IDCHECK_METRICS_TOKEN (or
+# IDCHECK_METRICS_PUBLIC=true): give them at run time, never in the image.
 ENV IDCHECK_ENV=production \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
