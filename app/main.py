@@ -23,6 +23,7 @@ from app.services.privacy import purge
 from app.settings import Settings
 from app.store import StoreHealth
 from matching import refresh_statistics
+from schemas.datasets import UploadBody
 
 log = logging.getLogger("idcheck")
 
@@ -74,15 +75,11 @@ def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
             settings.max_delete_ids
         )
         keyring = getattr(app.state, "keyring", None)
-        records = [components["SignedRecord"]]
-        for path in (
-            "/v1/datasets/{dataset_id}",
-            "/v1/datasets/{dataset_id}/snapshots/{snapshot_id}",
-        ):
-            upload = schema["paths"][f"{path}/records"]["post"]["requestBody"]
-            body = upload["content"]["application/json"]["schema"]
-            body["properties"]["records"]["maxItems"] = settings.max_batch_records
-            records.append(body["$defs"]["UploadRecord"])
+        # The uploads read their body themselves (streamed): their schema joins the components.
+        upload = UploadBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(upload.pop("$defs"), UploadBody=upload)
+        upload["properties"]["records"]["maxItems"] = settings.max_batch_records
+        records = [components["SignedRecord"], components["UploadRecord"]]
         if keyring is not None:
             for record in records:
                 record["properties"]["key_version"]["enum"] = list(keyring.versions)

@@ -25,12 +25,15 @@ error_log = logging.getLogger("idcheck")
 _QUERY_KEY: Final = re.compile(r"idc_[a-z]+_[0-9a-f]{8}", re.IGNORECASE)
 #: Status recorded when the client went away before its answer (nginx's convention).
 CLIENT_CLOSED: Final = 499
+_CLOSE: Final = (b"connection", b"close")
 
 
-async def send_error(send: Send, error: IdcheckError) -> None:
+async def send_error(send: Send, error: IdcheckError, *, close: bool = False) -> None:
     body = json.dumps(error.body()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    if close and b"connection" not in {name for name, _ in headers}:
+        headers.append(_CLOSE)
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -53,6 +56,12 @@ class KeyInQuery:
             await send_error(send, error)
             return
         await self.app(scope, receive, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    length = headers.get(b"content-length", b"0")
+    return b"transfer-encoding" in headers or not length.isdigit() or int(length) > 0
 
 
 class BodyBounds:
@@ -118,10 +127,14 @@ class BodyBounds:
             if failure is not None and message["type"] == "http.response.start" and not responded:
                 # Whatever the app made of the interrupted read, the client is told the truth.
                 responded = True
-                await send_error(send, failure)
+                await send_error(send, failure, close=True)
                 return
             if failure is not None and responded:
                 return
+            if message["type"] == "http.response.start" and not complete and _has_body(scope):
+                # Answered before its body was read (401, 403, 413, ...): the connection closes
+                # rather than reading the rest of a body nobody will use.
+                message = {**message, "headers": [*message["headers"], _CLOSE]}
             responded = responded or message["type"] == "http.response.start"
             await send(message)
 
@@ -129,7 +142,7 @@ class BodyBounds:
             await self.app(scope, bounded_receive, guarded_send)
         except (PayloadTooLarge, RequestTimeout):
             if not responded and failure is not None:
-                await send_error(send, failure)
+                await send_error(send, failure, close=True)
 
 
 class Observer:

@@ -2,17 +2,20 @@
 
 python -m bench --scale small [--workers 2]   # the service on PostgreSQL (bench/service.py)
 python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
+python -m bench soak [--seconds 120]          # hostile clients beside good ones (bench/soak.py)
 """
 
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from bench import soak
 from bench.service import run
 from bench.sign import bench_sign
 
@@ -36,6 +39,9 @@ def _table(title: str, report: dict[str, Any]) -> Table:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["soak"]:
+        soak.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )

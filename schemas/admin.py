@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import Label, Model, StoredText, StrictInt
+from schemas.common import JSON_INTEGER, Label, Model, StoredText
 
 Role = Literal["admin", "holder", "buyer", "finance"]
 
@@ -52,7 +52,7 @@ class KeyList(BaseModel):
 
 class QuotaSet(Model):
     #: Billable records a month (UTC calendar month); null lifts the quota.
-    monthly_records: Annotated[StrictInt, Field(ge=0, le=10**12)] | None
+    monthly_records: Annotated[int, Field(ge=0, le=10**12), JSON_INTEGER] | None
 
 
 class QuotaOut(BaseModel):

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import pycountry
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 KIND_NAMES = ("email", "phone", "email_name", "phone_name", "name_address", "name_birth_date")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -42,9 +42,19 @@ CountryCode = StrEnum(  # type: ignore[misc]  # built from the standard's own li
 
 
 Signature = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-#: Integers in requests are JSON numbers: no booleans, no numeric strings, no floats.
-StrictInt = Annotated[int, Strict()]
-KeyVersion = Annotated[int, Strict(), Field(ge=1, le=32767)]
+
+
+def _json_integer(value: object) -> object:
+    if isinstance(value, bool | str):
+        raise ValueError("an integer is a JSON number, not a boolean or a string")
+    return value
+
+
+#: Integers in requests are JSON integers (JSON Schema's: 3 and 3.0 alike), never a boolean or a
+#: numeric string: ``Annotated[int, Field(...), JSON_INTEGER]`` (after the bounds, which then
+#: stay in the JSON schema).
+JSON_INTEGER = BeforeValidator(_json_integer)
+KeyVersion = Annotated[int, Field(ge=1, le=32767), JSON_INTEGER]
 
 
 class ErrorDetail(BaseModel):

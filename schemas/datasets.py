@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import IsoDate, KeyVersion, Model, Signature, StoredText, StrictInt
+from schemas.common import JSON_INTEGER, IsoDate, KeyVersion, Model, Signature, StoredText
 
 #: GDPR article 6(1): the lawful basis on which the holder keeps and shares the data.
 LegalBasis = Literal[
@@ -29,7 +29,7 @@ MAX_OPTOUTS: Final = 10_000
 class DatasetCreate(Model):
     name: StoredText
     legal_basis: LegalBasis
-    retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] = 1095
+    retention_days: Annotated[int, Field(ge=1, le=3650), JSON_INTEGER] = 1095
 
 
 class DatasetOut(BaseModel):

@@ -1,6 +1,5 @@
 """Admin: organisations and their API keys."""
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from starlette.background import BackgroundTask
 from app.audit import audit
 from app.auth import AdminPrincipal
 from app.deps import KeyRingDep, SessionDep
+from app.errors import Conflict
 from app.routes import AUTHENTICATED
 from app.services import admin as service
 from app.services import auditlog, keys
@@ -31,6 +31,7 @@ from schemas.admin import (
     QuotaOut,
     QuotaSet,
 )
+from schemas.common import IsoDate
 
 router = APIRouter(
     prefix="/v1/admin", tags=["admin"], route_class=TransactionalRoute, responses=AUTHENTICATED
@@ -71,7 +72,10 @@ async def list_keys(org_id: UUID, _: AdminPrincipal, session: SessionDep) -> Key
 
 @router.delete("/keys/{key_id}", operation_id="revoke_key", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_key(key_id: UUID, admin: AdminPrincipal, session: SessionDep) -> Response:
-    """The key stops working at once."""
+    """The key stops working at once; not the one making this request (use another admin key, or
+    `idcheck admin` on the server), so that no admin locks everyone out by mistake."""
+    if key_id == admin.key_id:
+        raise Conflict("this is the key making the request: revoke it with another admin key")
     await service.revoke_key(session, key_id)
     await audit(session, admin, "key.revoke", object_type="key", object_id=key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -161,8 +165,8 @@ async def admin_audit(
     org_id: UUID | None = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
     dataset_id: UUID | None = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditLog:
     """Who did what, newest first: admin actions, uploads, deletions, objections, verifies."""

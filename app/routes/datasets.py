@@ -32,7 +32,6 @@ from schemas.datasets import (
     DeleteResult,
     SignedOptOuts,
     SnapshotOut,
-    UploadBody,
     UploadRecord,
     UploadResult,
 )
@@ -114,7 +113,7 @@ async def _ndjson(request: Request, limit: int) -> AsyncIterator[tuple[int, Uplo
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": UploadBody.model_json_schema()}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadBody"}}},
         "description": 'JSON {"records": [R, ...]}, or NDJSON (application/x-ndjson): one R '
         "a line, streamed.",
     }

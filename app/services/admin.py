@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import make_key
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, NotFound
 from app.metering import count_month, month_of
 from app.models import ApiKey, Org
 from matching import KeyRing
@@ -72,10 +72,8 @@ async def revoke_key(session: AsyncSession, key_id: UUID) -> None:
 async def set_quota(session: AsyncSession, org_id: UUID, monthly_records: int | None) -> Org:
     org = await get_org(session, org_id)
     if org.role != "buyer":
-        raise InvalidInput(
-            "quotas apply to buyer organisations",
-            details=[{"index": None, "field": "org_id", "message": f"a {org.role}, not a buyer"}],
-        )
+        # The request is well formed; the organisation is what it conflicts with.
+        raise Conflict("quotas apply to buyer organisations: this one is not a buyer")
     org.monthly_quota = monthly_records
     await session.flush()  # the row lock: verifies in flight finish first, new ones wait
     if monthly_records is not None:

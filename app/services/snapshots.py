@@ -41,8 +41,9 @@ def _still_open(snapshot_id: UUID | None) -> Conflict:
 async def owned_snapshot(
     session: AsyncSession, dataset: Dataset, snapshot_id: UUID, *, open_only: bool = False
 ) -> Snapshot:
+    """The dataset's snapshot; an aborted one was deleted (DELETE aborts) and is not found."""
     snapshot = await session.get(Snapshot, snapshot_id)
-    if snapshot is None or snapshot.dataset_id != dataset.id:
+    if snapshot is None or snapshot.dataset_id != dataset.id or snapshot.status == "aborted":
         raise NotFound("no such snapshot")
     if open_only and snapshot.status != "open":
         raise Conflict(f"this snapshot is {snapshot.status}")

@@ -246,6 +246,12 @@ async def test_a_snapshot_replaces_a_dataset_at_commit_and_an_abort_leaves_it_al
         f"/v1/datasets/{dataset}/snapshots/{aborted}", headers=holder.headers
     )
     assert dropped.status_code == 204
+    # Deleted is gone: the aborted snapshot is not served any more (schemathesis' use-after-free).
+    for method in ("GET", "DELETE"):
+        gone = await client.request(
+            method, f"/v1/datasets/{dataset}/snapshots/{aborted}", headers=holder.headers
+        )
+        assert gone.status_code == 404
     assert await _verdicts(client, buyer, {"email": "gone0@example.fr"}, *probes) == [
         "unverified", "unverified", "partial",
     ]  # fmt: skip

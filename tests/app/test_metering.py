@@ -135,7 +135,7 @@ async def test_a_quota_is_exact_and_refusals_bill_nothing(
     not_a_buyer = await client.put(
         f"/v1/admin/orgs/{holder.org_id}/quota", json={"monthly_records": 3}, headers=admin.headers
     )
-    assert not_a_buyer.status_code == 422
+    assert not_a_buyer.status_code == 409  # well formed; the organisation is what conflicts
     assert (await _verify(client, buyer, RECORDS)).status_code == 200  # 2 billable
     over = await _verify(client, buyer, RECORDS)  # 2 more would make 4 > 3
     assert over.status_code == 429

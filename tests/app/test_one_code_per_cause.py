@@ -1,6 +1,7 @@
 """One code per cause, whatever the route: a body that is not JSON is 400 invalid_json, a wrong
-content type 415, integers are JSON integers, the role is checked before anything else, no message
-quotes what the client sent, and no CSV cell can start a formula."""
+content type 415, integers are JSON integers (never booleans or strings), the role is checked
+before anything else, no message quotes what the client sent, and no CSV cell can start a
+formula."""
 
 import csv
 import io
@@ -64,7 +65,7 @@ async def test_integers_are_json_integers(
 ) -> None:
     dataset = await new_dataset(client, holder)
     record = {"external_id": "a", "updated_at": "2026-01-01", "signatures": {"email": "0" * 32}}
-    for version in (True, "1", 1.0):
+    for version in (True, "1", 1.5):
         signed = await client.post(
             "/v1/verify/signed",
             json={"purpose": "p", "records": [{"key_version": version, "signatures": {}}]},

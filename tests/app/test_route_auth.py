@@ -141,6 +141,16 @@ async def test_a_revoked_key_stops_at_once_with_the_same_401(
     assert answer.json() == unknown.json()
 
 
+async def test_an_admin_cannot_revoke_the_key_it_calls_with(
+    client: httpx.AsyncClient, admin: Caller
+) -> None:
+    keys = await client.get(f"/v1/admin/orgs/{admin.org_id}/keys", headers=admin.headers)
+    (own,) = keys.json()["keys"]
+    refused = await client.delete(f"/v1/admin/keys/{own['id']}", headers=admin.headers)
+    assert refused.status_code == 409
+    assert (await client.get("/v1/admin/orgs", headers=admin.headers)).status_code == 200
+
+
 async def test_a_key_in_the_query_string_is_refused(
     client: httpx.AsyncClient, holder: Caller
 ) -> None:

@@ -182,18 +182,24 @@ def test_holders_upload_a_buyer_verifies_and_every_answer_is_the_truth(server: S
 
 
 def test_an_oversized_body_is_refused_before_it_is_sent(server: Server) -> None:
-    """Content-Length of 1 GB and a few bytes: the 413 comes at once, nothing is buffered."""
+    """Content-Length of 1 GB and a few bytes: the 413 comes at once, nothing is buffered; without
+    a valid key, the 401 comes first (nobody unknown makes the server read a body)."""
+    with server.client() as client:
+        _, buyer = new_org(client, server.admin_key, "buyer", "big sender")
     parts = urlsplit(server.url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
-        connection.sendall(
-            b"POST /v1/verify HTTP/1.1\r\nHost: idcheck\r\nContent-Type: application/json\r\n"
-            b'Content-Length: 1000000000\r\n\r\n{"purpose"'
-        )
-        reply = b""
-        while b'"payload_too_large"' not in reply and (chunk := connection.recv(65536)):
-            reply += chunk  # the status line and the body may come in separate packets
-    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
-    assert b'"payload_too_large"' in reply
+    cases = ((buyer, b"413", b'"payload_too_large"'), ("idc_x", b"401", b'"unauthenticated"'))
+    for key, status, code in cases:
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+            connection.sendall(
+                b"POST /v1/verify HTTP/1.1\r\nHost: idcheck\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + key.encode() + b"\r\n"
+                b'Content-Length: 1000000000\r\n\r\n{"purpose"'
+            )
+            reply = b""
+            while code not in reply and (chunk := connection.recv(65536)):
+                reply += chunk  # the status line and the body may come in separate packets
+        assert reply.startswith(b"HTTP/1.1 " + status), reply[:200]
+        assert code in reply
 
 
 def test_upload_and_verify_over_tls(database: Database, tmp_path: Path) -> None:
