@@ -243,9 +243,7 @@ MISBEHAVING: dict[str, Callable[[str, int, dict[str, str], float, Counter[str]],
 }
 
 
-def _misbehave(
-    base: str, keys: dict[str, str], seconds: float, names: list[str], out: Any
-) -> None:
+def _misbehave(base: str, keys: dict[str, str], seconds: float, names: list[str], out: Any) -> None:
     host, port = base.removeprefix("http://").split(":")
     until = time.monotonic() + seconds
     seen = {name: Counter[str]() for name in names}
