@@ -1,10 +1,14 @@
 """`idcheck serve`, `migrate` and `admin` as an operator runs them."""
 
 import os
+import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from tests.app.cli.conftest import IDCHECK
 from tests.conftest import MASTER_KEY
@@ -172,3 +176,42 @@ def test_lifecycle_commands_on_the_embedded_default(tmp_path: Path) -> None:
     refused = _run(["admin", "optout", "--file", str(no_column)], tmp_path)
     assert refused.returncode == 1
     assert "no email or phone column" in refused.stderr
+
+
+def test_readme_bootstrap_in_the_order_written(tmp_path: Path) -> None:
+    """README: `make run` (idcheck serve) in one terminal, then `idcheck admin create-org` and
+    `create-key` in the same folder; the key works against the running server."""
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IDCHECK_")}
+    server = subprocess.Popen(
+        [str(IDCHECK), "serve", "--port", str(port)],
+        cwd=tmp_path, env=clean, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert _run(["admin", "create-org", "Ops", "--role", "admin"], tmp_path).returncode == 0
+        admin = _run(["admin", "create-key", "Ops"], tmp_path)
+        assert admin.returncode == 0, admin.stderr
+        orgs = httpx.get(
+            f"{base}/v1/admin/orgs", headers={"Authorization": f"Bearer {admin.stdout.strip()}"}
+        )
+        assert orgs.status_code == 200, orgs.text
+        assert [org["name"] for org in orgs.json()["orgs"]] == ["Ops"]
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert f"created a new database in {tmp_path / 'idcheck.db'}" in stderr.decode()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
