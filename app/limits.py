@@ -17,6 +17,14 @@ SIGNED_RECORD_BYTES: Final = 1024  # a ref and six signatures
 EXTERNAL_ID_BYTES: Final = 160  # 128 characters, quoted, with a comma
 OPTOUT_BYTES: Final = 256  # a key version and two signatures
 UPLOADS: Final = frozenset({"upload_records", "upload_snapshot_records"})
+#: Operations whose statements may run IDCHECK_UPLOAD_STATEMENT_TIMEOUT rather than the API's
+#: IDCHECK_STATEMENT_TIMEOUT (PostgreSQL): they write or remove a dataset's worth of rows.
+LONG_RUNNING: Final = UPLOADS | {
+    "commit_snapshot",
+    "abort_snapshot",
+    "delete_dataset",
+    "delete_records",
+}
 
 
 def body_limit(operation_id: str | None, settings: Settings) -> int:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app import handlers
-from app.db import create_engine, create_sessionmaker
+from app.db import allow_long_statements, create_engine, create_sessionmaker
 from app.idempotency import BodyDigest, forget_expired_answers
 from app.metrics import Metrics
 from app.middleware import BodyBounds, KeyInQuery, Observer
@@ -39,11 +39,13 @@ async def _housekeeping(app: FastAPI, settings: Settings) -> None:
         try:
             app.state.keyring = await load_keyring(app.state.engine, settings.master_secret)
             async with app.state.sessionmaker() as session:
+                await allow_long_statements(session, settings)  # ANALYZE of a large table
                 if analysed := await refresh_statistics(session):
                     await session.commit()
                     log.info("analysed %s", ", ".join(analysed))
             if rounds % 20 == 2:  # the first a minute after start
                 async with app.state.sessionmaker() as session:
+                    await allow_long_statements(session, settings)
                     records = sum((await purge(session)).values())
                     answers = await forget_expired_answers(session, settings.idempotency_ttl)
                     await session.commit()

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import allow_long_statements
 from app.idempotency import Idempotency
 
 
@@ -26,16 +27,20 @@ class RequestTransaction:
         self,
         request: Request,
         maker: async_sessionmaker[AsyncSession],
-        idempotency: Idempotency | None,
+        *,
+        long_running: bool = False,
     ) -> None:
         self._request = request
         self._maker = maker
-        self.idempotency = idempotency
+        self._long_running = long_running
+        self.idempotency: Idempotency | None = None
         self._session: AsyncSession | None = None
 
     async def session(self) -> AsyncSession:
         if self._session is None:
             self._session = self._maker()
+            if self._long_running:
+                await allow_long_statements(self._session, self._request.app.state.settings)
             if self.idempotency is not None:
                 state = self._request.app.state
                 replay = await self.idempotency.replay(

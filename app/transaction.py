@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from app.auth import authenticate, check_role
 from app.errors import BadRequest, StoreUnavailable, UnsupportedMediaType
 from app.idempotency import Idempotency
-from app.limits import UPLOADS
+from app.limits import LONG_RUNNING, UPLOADS
 from app.session import Replayed, RequestTransaction
 from app.store import meaning
 
@@ -61,6 +61,7 @@ class TransactionalRoute(APIRoute):
         super().__init__(*args, **kwargs)
         self.roles = _roles(self)
         self.streams = self.operation_id in UPLOADS
+        self.long_running = self.operation_id in LONG_RUNNING
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -69,7 +70,7 @@ class TransactionalRoute(APIRoute):
             state = request.app.state
             writes = request.method not in _READS
             maker = state.sessionmaker if writes else state.read_sessionmaker
-            transaction = RequestTransaction(request, maker, None)
+            transaction = RequestTransaction(request, maker, long_running=self.long_running)
             request.state.transaction = transaction
             try:
                 if self.roles is not None:

@@ -13,7 +13,8 @@ do to them). Four misbehaving clients, in a process of their own, loop for as lo
 - disconnects: headers and half a body, then a hang-up.
 
 The report gives the well-behaved clients' requests, errors, p50 and p99, and what each
-misbehaving client saw (how its requests ended). The server runs with its default deadlines.
+misbehaving client saw (how its requests ended). The server is the benchmark's (bench.service:
+production settings, no rate limit) with its default deadlines and limits.
 """
 
 import asyncio
@@ -23,8 +24,6 @@ import os
 import secrets
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,7 +35,8 @@ from typing import Any
 
 import httpx
 
-IDCHECK = str(Path(sys.executable).with_name("idcheck"))
+from bench.service import server
+
 GOOD_CLIENTS = 16
 GOOD_RATE = 5.0  # requests a second, each
 MASTER_KEY = "5e" + secrets.token_hex(31)
@@ -44,57 +44,20 @@ MASTER_KEY = "5e" + secrets.token_hex(31)
 
 @contextmanager
 def _server(backend: str, postgres_url: str, workdir: Path) -> Iterator[tuple[str, str]]:
-    """A server of its own (a new PostgreSQL database, or SQLite in ``workdir``): its URL and an
-    admin key."""
-    database = None
-    if backend == "postgresql":
-        database = f"idcheck_soak_{secrets.token_hex(4)}"
-        _psql(postgres_url, f'CREATE DATABASE "{database}"')
-        url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
-    else:
-        url = f"sqlite:///{workdir / 'idcheck.db'}"
-    env = {
-        **os.environ,
-        "IDCHECK_DATABASE_URL": url,
-        "IDCHECK_MASTER_KEY": MASTER_KEY,
-        "IDCHECK_ENV": "test",
-        "IDCHECK_RATE_LIMIT_PER_SECOND": "0",
-        "IDCHECK_LOG_LEVEL": "WARNING",
-    }
-    port = 19000 + secrets.randbelow(1000)
-    workers = "2" if backend == "postgresql" else "1"
-    process = None
+    """The benchmark's server (bench.service) on a new PostgreSQL database, or on SQLite in
+    ``workdir``: its URL and an admin key."""
+    if backend == "sqlite":
+        with server(f"sqlite:///{workdir / 'idcheck.db'}", MASTER_KEY, 1, workdir) as running:
+            yield running[0], running[1]
+        return
+    database = f"idcheck_soak_{secrets.token_hex(4)}"
+    _psql(postgres_url, f'CREATE DATABASE "{database}"')
     try:
-        subprocess.run([IDCHECK, "migrate"], env=env, cwd=workdir, check=True, capture_output=True)
-        process = subprocess.Popen(
-            [IDCHECK, "serve", "--port", str(port), "--workers", workers],
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        subprocess.run(
-            [IDCHECK, "admin", "create-org", "soak-admin", "--role", "admin"],
-            env=env, cwd=workdir, check=True, capture_output=True,
-        )  # fmt: skip
-        key = subprocess.run(
-            [IDCHECK, "admin", "create-key", "soak-admin"],
-            env=env, cwd=workdir, check=True, capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
-        yield base, key
+        url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
+        with server(url, MASTER_KEY, 2, workdir) as running:
+            yield running[0], running[1]
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(30)
-        if database is not None:
-            _psql(postgres_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        _psql(postgres_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def _psql(url: str, statement: str) -> None:

@@ -206,13 +206,14 @@ def admin_group() -> None:
 async def _with_session(
     settings: Settings, work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]"
 ) -> T:
-    from app.db import create_engine, create_sessionmaker
+    from app.db import allow_long_statements, create_engine, create_sessionmaker
     from app.services.keys import load_keyring
 
     engine = create_engine(settings)
     try:
         keyring = await load_keyring(engine, settings.master_secret)
         async with create_sessionmaker(engine)() as session:
+            await allow_long_statements(session, settings)  # purge, bulk objections: no API limit
             result = await work(session, keyring)
             await session.commit()
             return result

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.audit import audit
 from app.auth import HolderPrincipal, Principal
-from app.db import allow_long_statements
 from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep, TransactionDep
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from app.handlers import detail
@@ -154,7 +153,6 @@ async def _upload(
     spool = await spool_records(keyring, dataset, records, max_records=settings.max_batch_records)
     try:
         session = await transaction.session()
-        await allow_long_statements(session, settings)
         dataset = await service.owned_dataset(session, holder, dataset_id, lock=True)
         if snapshot_id is not None:
             await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
