@@ -120,6 +120,10 @@ def install(app: FastAPI) -> None:
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return render(BadRequest("the body is not valid JSON", code="invalid_json"), request)
+        if any(tuple(e["loc"])[:1] == ("path",) for e in errors):
+            # An id in the path that is not one names nothing: the URL is not found (ids are
+            # opaque; the same answer as for an id that does not exist).
+            return render(NotFound("no such object: ids are UUIDs"), request)
         body_errors = [e for e in errors if tuple(e["loc"])[:1] == ("body",)]
         details = validation_details(body_errors, strip=1)
         details += validation_details([e for e in errors if e not in body_errors])

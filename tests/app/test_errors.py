@@ -28,11 +28,15 @@ async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient) -> None
     _shape(await client.put("/healthz"), 405, "method_not_allowed")
 
 
-async def test_bad_path_parameter(client: httpx.AsyncClient, holder: Caller) -> None:
-    error = _shape(
-        await client.get("/v1/datasets/not-a-uuid", headers=holder.headers), 422, "invalid_input"
-    )
-    assert error["details"][0]["field"] == "path.dataset_id"
+async def test_an_id_that_is_not_one_names_nothing(
+    client: httpx.AsyncClient, holder: Caller
+) -> None:
+    for path in ("/v1/datasets/not-a-uuid", "/v1/datasets/None/records:delete"):
+        method = "POST" if path.endswith(":delete") else "GET"
+        answer = await client.request(
+            method, path, json={"external_ids": ["a"]}, headers=holder.headers
+        )
+        _shape(answer, 404, "not_found")
 
 
 async def test_an_unexpected_error_is_a_plain_500_logged_without_its_message(
