@@ -113,18 +113,19 @@ async def test_dates_in_queries_are_written_yyyy_mm_dd(
 
 
 async def test_the_role_is_checked_before_the_idempotency_key(
-    app: object, client: httpx.AsyncClient, buyer: Caller, holder: Caller
+    app: object, client: httpx.AsyncClient, holder: Caller
 ) -> None:
-    body = {"purpose": "p", "records": [{"email": "a@example.fr"}]}
-    first = await client.post(
-        "/v1/verify", json=body, headers={**buyer.headers, "Idempotency-Key": "k-1"}
+    """A holder that used a key on its own route, then (wrongly) on /v1/verify: 403, not 422."""
+    created = await client.post(
+        "/v1/datasets",
+        json={"name": "with a key", "legal_basis": "contract"},
+        headers={**holder.headers, "Idempotency-Key": "k-1"},
     )
-    assert first.status_code == 200
+    assert created.status_code == 201
+    body = {"purpose": "p", "records": [{"email": "a@example.fr"}]}
     for key in ("k-1", "k-2"):
         wrong = await client.post(
-            "/v1/verify",
-            json={**body, "purpose": "other"},
-            headers={**holder.headers, "Idempotency-Key": key},
+            "/v1/verify", json=body, headers={**holder.headers, "Idempotency-Key": key}
         )
         assert wrong.status_code == 403, wrong.text
 
