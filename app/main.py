@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import handlers
 from app.db import allow_long_statements, create_engine, create_sessionmaker
@@ -28,6 +29,16 @@ from schemas.datasets import UploadBody
 log = logging.getLogger("idcheck")
 
 
+@asynccontextmanager
+async def _writer(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A write session outside any request, in the worker's queue of writers (SQLite)."""
+    lock: asyncio.Lock | None = app.state.write_lock
+    async with contextlib.AsyncExitStack() as stack:
+        if lock is not None:
+            await stack.enter_async_context(lock)
+        yield await stack.enter_async_context(app.state.sessionmaker())
+
+
 async def _housekeeping(app: FastAPI, settings: Settings) -> None:
     """Every 30 s, the key ring is read again (a rotation by another worker or the command line
     reaches this one) and stale planner statistics are refreshed; every ten minutes, records
@@ -38,13 +49,13 @@ async def _housekeeping(app: FastAPI, settings: Settings) -> None:
         rounds += 1
         try:
             app.state.keyring = await load_keyring(app.state.engine, settings.master_secret)
-            async with app.state.sessionmaker() as session:
+            async with _writer(app) as session:
                 await allow_long_statements(session, settings)  # ANALYZE of a large table
                 if analysed := await refresh_statistics(session):
                     await session.commit()
                     log.info("analysed %s", ", ".join(analysed))
             if rounds % 20 == 2:  # the first a minute after start
-                async with app.state.sessionmaker() as session:
+                async with _writer(app) as session:
                     await allow_long_statements(session, settings)
                     records = sum((await purge(session)).values())
                     answers = await forget_expired_answers(session, settings.idempotency_ttl)
@@ -103,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.keyring = await load_keyring(engine, settings.master_secret)
             app.state.sessionmaker = create_sessionmaker(engine)
             app.state.read_sessionmaker = create_sessionmaker(engine, writes=False)
+            # SQLite has one writer: this worker's writers queue for it here, in order.
+            app.state.write_lock = asyncio.Lock() if settings.is_sqlite else None
             housekeeping = asyncio.create_task(_housekeeping(app, settings))
             try:
                 yield

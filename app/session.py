@@ -1,6 +1,7 @@
 """One work session per request, begun on first use, after the caller's key is checked and its
 body read; the route class commits it (transaction.py)."""
 
+import asyncio
 from typing import Any
 
 from fastapi import Request, Response
@@ -21,7 +22,11 @@ class Replayed(Exception):
 class RequestTransaction:
     """The request's unit of work. Its session begins on first use, so that routes which never
     touch the store cost nothing and no connection (or SQLite's write lock) is held while a client
-    sends its body. Beginning it checks the Idempotency-Key: a stored answer is replayed."""
+    sends its body. Beginning it checks the Idempotency-Key: a stored answer is replayed.
+
+    On SQLite, writers first queue, in order, on ``write_lock`` (the worker's one writer at a
+    time): SQLite's own busy handler polls with growing sleeps and is not fair, so under load an
+    unlucky writer could wait seconds while later ones went first."""
 
     def __init__(
         self,
@@ -29,15 +34,21 @@ class RequestTransaction:
         maker: async_sessionmaker[AsyncSession],
         *,
         long_running: bool = False,
+        write_lock: asyncio.Lock | None = None,
     ) -> None:
         self._request = request
         self._maker = maker
         self._long_running = long_running
+        self._write_lock = write_lock
+        self._locked = False
         self.idempotency: Idempotency | None = None
         self._session: AsyncSession | None = None
 
     async def session(self) -> AsyncSession:
         if self._session is None:
+            if self._write_lock is not None:
+                await self._write_lock.acquire()
+                self._locked = True
             self._session = self._maker()
             if self._long_running:
                 await allow_long_statements(self._session, self._request.app.state.settings)
@@ -59,8 +70,13 @@ class RequestTransaction:
             await self._session.commit()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()  # rolls back whatever was not committed
+        try:
+            if self._session is not None:
+                await self._session.close()  # rolls back whatever was not committed
+        finally:
+            if self._locked and self._write_lock is not None:
+                self._locked = False
+                self._write_lock.release()
 
 
 def transaction_of(request: Request) -> RequestTransaction:

@@ -70,7 +70,12 @@ class TransactionalRoute(APIRoute):
             state = request.app.state
             writes = request.method not in _READS
             maker = state.sessionmaker if writes else state.read_sessionmaker
-            transaction = RequestTransaction(request, maker, long_running=self.long_running)
+            transaction = RequestTransaction(
+                request,
+                maker,
+                long_running=self.long_running,
+                write_lock=state.write_lock if writes else None,
+            )
             request.state.transaction = transaction
             try:
                 if self.roles is not None:

@@ -61,7 +61,11 @@ IDCHECK = str(Path(sys.executable).with_name("idcheck"))
 
 
 @contextmanager
-def server(url: str, master: str, workers: int, workdir: Path) -> Any:
+def server(
+    url: str, master: str, workers: int, workdir: Path, settings: dict[str, str] | None = None
+) -> Any:
+    """The real server (migrated, an admin key made) with the benchmark's settings, which
+    ``settings`` may override: yields its URL, the admin key and its process id."""
     env = {
         **os.environ,
         "IDCHECK_DATABASE_URL": url,
@@ -71,6 +75,7 @@ def server(url: str, master: str, workers: int, workdir: Path) -> Any:
         "IDCHECK_RATE_LIMIT_PER_SECOND": "0",
         "IDCHECK_MAX_BATCH_RECORDS": "3000000",  # a 1 GB body at the large scale
         "IDCHECK_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
 
     def run(*args: str) -> str:

@@ -13,8 +13,8 @@ do to them). Four misbehaving clients, in a process of their own, loop for as lo
 - disconnects: headers and half a body, then a hang-up.
 
 The report gives the well-behaved clients' requests, errors, p50 and p99, and what each
-misbehaving client saw (how its requests ended). The server is the benchmark's (bench.service:
-production settings, no rate limit) with its default deadlines and limits.
+misbehaving client saw (how its requests ended). The server is the benchmark's (bench.service,
+production settings) with its default deadlines, body limits and per-key rate limit.
 """
 
 import asyncio
@@ -40,6 +40,9 @@ from bench.service import server
 GOOD_CLIENTS = 16
 GOOD_RATE = 5.0  # requests a second, each
 MASTER_KEY = "5e" + secrets.token_hex(31)
+#: The benchmark's server turns the per-key rate limit off; a soak runs with the default (100 a
+#: second and a burst of 200 per key), as production does.
+PRODUCTION_LIMITS = {"IDCHECK_RATE_LIMIT_PER_SECOND": "100"}
 
 
 @contextmanager
@@ -47,14 +50,15 @@ def _server(backend: str, postgres_url: str, workdir: Path) -> Iterator[tuple[st
     """The benchmark's server (bench.service) on a new PostgreSQL database, or on SQLite in
     ``workdir``: its URL and an admin key."""
     if backend == "sqlite":
-        with server(f"sqlite:///{workdir / 'idcheck.db'}", MASTER_KEY, 1, workdir) as running:
+        sqlite = f"sqlite:///{workdir / 'idcheck.db'}"
+        with server(sqlite, MASTER_KEY, 1, workdir, PRODUCTION_LIMITS) as running:
             yield running[0], running[1]
         return
     database = f"idcheck_soak_{secrets.token_hex(4)}"
     _psql(postgres_url, f'CREATE DATABASE "{database}"')
     try:
         url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
-        with server(url, MASTER_KEY, 2, workdir) as running:
+        with server(url, MASTER_KEY, 2, workdir, PRODUCTION_LIMITS) as running:
             yield running[0], running[1]
     finally:
         _psql(postgres_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -231,8 +235,10 @@ async def _behave(base: str, key: str, seconds: float) -> tuple[list[float], Cou
     limits = httpx.Limits(max_connections=GOOD_CLIENTS)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
-        async def one_client() -> None:
-            next_at = time.monotonic()
+        async def one_client(number: int) -> None:
+            # Spread over the period, as independent clients are (not all at the same instant).
+            next_at = time.monotonic() + number / (GOOD_CLIENTS * GOOD_RATE)
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             while next_at < until:
                 started = time.perf_counter()
                 try:
@@ -247,7 +253,7 @@ async def _behave(base: str, key: str, seconds: float) -> tuple[list[float], Cou
                 next_at += 1 / GOOD_RATE
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
-        await asyncio.gather(*(one_client() for _ in range(GOOD_CLIENTS)))
+        await asyncio.gather(*(one_client(number) for number in range(GOOD_CLIENTS)))
     return latencies, errors
 
 
