@@ -7,12 +7,12 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import BuyerPrincipal
-from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
+from app.deps import KeyRingDep, MetricsDep, ReaderDep, SettingsDep, TransactionDep
 from app.errors import InvalidInput
 from app.handlers import detail, unknown_versions
 from app.metrics import Metrics
 from app.routes import AUTHENTICATED
-from app.services.verify import verify
+from app.services.verify import look_up, verify
 from app.transaction import TransactionalRoute
 from matching import Usage, Verdict, probe_raw, probe_signed
 from schemas.datasets import Kind
@@ -75,7 +75,8 @@ def _answer(
 async def verify_raw(
     body: VerifyRequest,
     buyer: BuyerPrincipal,
-    session: SessionDep,
+    transaction: TransactionDep,
+    reader: ReaderDep,
     keyring: KeyRingDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -86,7 +87,9 @@ async def verify_raw(
     records = [record.model_dump(exclude=_RECORD_FIELDS) for record in body.records]
     probes = await run_in_threadpool(probe_raw, records, keyring, default_country)
     del records
-    verdicts, usage = await verify(session, buyer, "raw", body.purpose, probes)
+    hits = await look_up(reader, probes)
+    session = await transaction.session()  # the work begins: normalised and looked up already
+    verdicts, usage = await verify(session, buyer, "raw", body.purpose, probes, hits)
     return _answer([r.ref for r in body.records], verdicts, usage, "raw", metrics)
 
 
@@ -94,7 +97,8 @@ async def verify_raw(
 async def verify_signed(
     body: SignedVerifyRequest,
     buyer: BuyerPrincipal,
-    session: SessionDep,
+    transaction: TransactionDep,
+    reader: ReaderDep,
     keyring: KeyRingDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -107,5 +111,7 @@ async def verify_signed(
     probes = probe_signed(
         ((r.key_version, cast(Mapping[str, str], r.signatures)) for r in body.records), keyring
     )
-    verdicts, usage = await verify(session, buyer, "signed", body.purpose, probes)
+    hits = await look_up(reader, probes)
+    session = await transaction.session()
+    verdicts, usage = await verify(session, buyer, "signed", body.purpose, probes, hits)
     return _answer([r.ref for r in body.records], verdicts, usage, "signed", metrics)
