@@ -126,6 +126,12 @@ def start_server(
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the server did not start:\n" + log.read_text()
             time.sleep(0.1)
+        # One worker answering is not all of them: a test that disturbs the database must not
+        # catch another still in its startup.
+        while log.read_text().count("Application startup complete") < workers:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "a worker did not start:\n" + log.read_text()
+            time.sleep(0.1)
         yield server
     finally:
         process.terminate()
