@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 from app.settings import Settings
 
 _WRITES: Final = "idcheck_writes"
+#: How long a SQLite writer waits for the write lock (its busy timeout, and the worker's queue).
+SQLITE_WRITE_WAIT: Final = 30
 
 
 def _milliseconds(seconds: float) -> str:
@@ -32,7 +34,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """An engine that never logs SQL parameters (they are index values, but none belong in logs)."""
     if settings.is_sqlite:
         engine = create_async_engine(
-            settings.database_url, hide_parameters=True, connect_args={"timeout": 30}
+            settings.database_url, hide_parameters=True, connect_args={"timeout": SQLITE_WRITE_WAIT}
         )
         _sqlite_transactions(engine)
         return engine
@@ -69,7 +71,7 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_WRITE_WAIT * 1000}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

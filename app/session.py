@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import allow_long_statements
+from app.db import SQLITE_WRITE_WAIT, allow_long_statements
+from app.errors import StoreUnavailable
 from app.idempotency import Idempotency
 
 
@@ -26,7 +27,8 @@ class RequestTransaction:
 
     On SQLite, writers first queue, in order, on ``write_lock`` (the worker's one writer at a
     time): SQLite's own busy handler polls with growing sleeps and is not fair, so under load an
-    unlucky writer could wait seconds while later ones went first."""
+    unlucky writer could wait seconds while later ones went first. A writer that waits longer
+    than SQLite's busy timeout gets 503, as it would have from SQLite."""
 
     def __init__(
         self,
@@ -47,7 +49,10 @@ class RequestTransaction:
     async def session(self) -> AsyncSession:
         if self._session is None:
             if self._write_lock is not None:
-                await self._write_lock.acquire()
+                try:
+                    await asyncio.wait_for(self._write_lock.acquire(), SQLITE_WRITE_WAIT)
+                except TimeoutError:
+                    raise StoreUnavailable() from None  # nothing done: retry later
                 self._locked = True
             self._session = self._maker()
             if self._long_running:

@@ -1,8 +1,10 @@
 """Any failure to reach the store is 503 store_unavailable with Retry-After, and the server
 recovers by itself: the meaning of each PostgreSQL failure, and "too many clients" for real."""
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -89,3 +91,28 @@ async def test_too_many_clients_is_503_and_the_server_recovers(
             finally:
                 await admin.close()
             assert (await client.get("/v1/admin/orgs", headers=caller.headers)).status_code == 200
+
+
+async def test_a_sqlite_writer_waits_in_order_and_not_for_ever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's writers queue for SQLite's one write lock; past the wait, 503 (nothing done)."""
+    path = tmp_path / "idcheck.db"
+    database = Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
+    await migrate(database.url)
+    application = create_app(make_settings(database))
+    monkeypatch.setattr("app.session.SQLITE_WRITE_WAIT", 0.5)
+    async with application.router.lifespan_context(application):
+        caller = await bootstrap_admin(application)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://idcheck.test") as client:
+            org = {"name": "queued", "role": "buyer"}
+            lock: asyncio.Lock = application.state.write_lock
+            async with lock:  # another writer holds it
+                waited = await client.post("/v1/admin/orgs", json=org, headers=caller.headers)
+                assert waited.status_code == 503, waited.text
+                assert waited.headers["retry-after"] == "5"
+                read = await client.get("/v1/admin/orgs", headers=caller.headers)
+                assert read.status_code == 200  # reads never queue
+            done = await client.post("/v1/admin/orgs", json=org, headers=caller.headers)
+            assert done.status_code == 201
