@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.metrics import Metrics
 from app.session import RequestTransaction, session_of, transaction_of
@@ -21,11 +21,6 @@ def _keyring(request: Request) -> KeyRing:
     return keyring
 
 
-def _reader(request: Request) -> async_sessionmaker[AsyncSession]:
-    maker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
-    return maker
-
-
 def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
@@ -33,10 +28,8 @@ def _metrics(request: Request) -> Metrics:
 
 #: The request's work session: depending on it begins the work (after the body is read).
 SessionDep = Annotated[AsyncSession, Depends(session_of)]
-#: For routes that must read their body before their work begins (the uploads).
+#: For routes that begin their work themselves, after reading (uploads) or normalising (verify).
 TransactionDep = Annotated[RequestTransaction, Depends(transaction_of)]
-#: Short read sessions apart from the work (lookups that need no lock).
-ReaderDep = Annotated[async_sessionmaker[AsyncSession], Depends(_reader)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]

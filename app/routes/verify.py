@@ -7,12 +7,12 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import BuyerPrincipal
-from app.deps import KeyRingDep, MetricsDep, ReaderDep, SettingsDep, TransactionDep
+from app.deps import KeyRingDep, MetricsDep, SettingsDep, TransactionDep
 from app.errors import InvalidInput
 from app.handlers import detail, unknown_versions
 from app.metrics import Metrics
 from app.routes import AUTHENTICATED
-from app.services.verify import look_up, verify
+from app.services.verify import verify
 from app.transaction import TransactionalRoute
 from matching import Usage, Verdict, probe_raw, probe_signed
 from schemas.datasets import Kind
@@ -76,7 +76,6 @@ async def verify_raw(
     body: VerifyRequest,
     buyer: BuyerPrincipal,
     transaction: TransactionDep,
-    reader: ReaderDep,
     keyring: KeyRingDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -87,9 +86,8 @@ async def verify_raw(
     records = [record.model_dump(exclude=_RECORD_FIELDS) for record in body.records]
     probes = await run_in_threadpool(probe_raw, records, keyring, default_country)
     del records
-    hits = await look_up(reader, probes)
-    session = await transaction.session()  # the work begins: normalised and looked up already
-    verdicts, usage = await verify(session, buyer, "raw", body.purpose, probes, hits)
+    session = await transaction.session()  # the work begins once the records are normalised
+    verdicts, usage = await verify(session, buyer, "raw", body.purpose, probes)
     return _answer([r.ref for r in body.records], verdicts, usage, "raw", metrics)
 
 
@@ -98,7 +96,6 @@ async def verify_signed(
     body: SignedVerifyRequest,
     buyer: BuyerPrincipal,
     transaction: TransactionDep,
-    reader: ReaderDep,
     keyring: KeyRingDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -111,7 +108,6 @@ async def verify_signed(
     probes = probe_signed(
         ((r.key_version, cast(Mapping[str, str], r.signatures)) for r in body.records), keyring
     )
-    hits = await look_up(reader, probes)
     session = await transaction.session()
-    verdicts, usage = await verify(session, buyer, "signed", body.purpose, probes, hits)
+    verdicts, usage = await verify(session, buyer, "signed", body.purpose, probes)
     return _answer([r.ref for r in body.records], verdicts, usage, "signed", metrics)

@@ -1,28 +1,17 @@
-"""Verify: index values looked up in a read of their own, then, in the request's transaction, the
-request charged against the buyer's quota, verdicts given and the usage event written.
-
-The lookups come first and apart so that the work which writes (and on SQLite holds the one write
-lock; on PostgreSQL, a buyer's quota row) is only the charge and the event."""
+"""Verify: the request charged against the buyer's quota, index values looked up, verdicts given,
+the usage event written: all in the request's one transaction, which the route begins only once
+the records are normalised and signed (so SQLite's write lock is never held for that)."""
 
 from datetime import UTC, datetime
 
 import sqlalchemy.exc
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import audit
 from app.auth import Principal
 from app.errors import StoreUnavailable
 from app.metering import charge, record_usage
-from matching import Hits, Probe, Usage, Verdict, judge, lookup, probe_values, tally
-
-
-async def look_up(reader: async_sessionmaker[AsyncSession], probes: list[Probe]) -> Hits:
-    """What the index holds for the probes' values, today, in a short read session."""
-    try:
-        async with reader() as session:
-            return await lookup(session, probe_values(probes), datetime.now(UTC).date())
-    except sqlalchemy.exc.DBAPIError as error:
-        raise StoreUnavailable() from error
+from matching import Probe, Usage, Verdict, judge, lookup, probe_values, tally
 
 
 async def verify(
@@ -31,12 +20,12 @@ async def verify(
     endpoint: str,
     purpose: str,
     probes: list[Probe],
-    hits: Hits,
 ) -> tuple[list[Verdict], Usage]:
     now = datetime.now(UTC)
     billable = sum(1 for probe in probes if probe.values)
     try:
         await charge(session, buyer, billable, now)
+        hits = await lookup(session, probe_values(probes), now.date())
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
         event = await record_usage(session, buyer, endpoint, purpose, usage, now)
