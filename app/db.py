@@ -8,6 +8,9 @@ no client holds the write lock while it sends (or fails to send) its body. On Po
 the same; every session carries statement, lock and idle-in-transaction timeouts.
 """
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.errors import StoreUnavailable
 from app.settings import Settings
 
 _WRITES: Final = "idcheck_writes"
@@ -26,8 +30,8 @@ _WRITES: Final = "idcheck_writes"
 SQLITE_WRITE_WAIT: Final = 30
 
 
-def _milliseconds(seconds: float) -> str:
-    return str(max(1, round(seconds * 1000)))
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -48,10 +52,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "timeout": 10,
             "server_settings": {
-                "statement_timeout": _milliseconds(settings.statement_timeout),
-                "lock_timeout": _milliseconds(settings.lock_timeout),
-                "idle_in_transaction_session_timeout": _milliseconds(
-                    settings.idle_in_transaction_timeout
+                "statement_timeout": str(_milliseconds(settings.statement_timeout)),
+                "lock_timeout": str(_milliseconds(settings.lock_timeout)),
+                "idle_in_transaction_session_timeout": str(
+                    _milliseconds(settings.idle_in_transaction_timeout)
                 ),
             },
         },
@@ -90,5 +94,22 @@ def create_sessionmaker(
 async def allow_long_statements(session: AsyncSession, settings: Settings) -> None:
     """For the rest of this transaction, statements may run upload_statement_timeout (PG only)."""
     if session.get_bind().dialect.name == "postgresql":
-        milliseconds = int(_milliseconds(settings.upload_statement_timeout))
+        milliseconds = _milliseconds(settings.upload_statement_timeout)
         await session.execute(sa.text(f"SET LOCAL statement_timeout = {milliseconds}"))
+
+
+@asynccontextmanager
+async def write_turn(lock: asyncio.Lock | None) -> AsyncIterator[None]:
+    """The worker's turn at SQLite's one write lock (``lock`` is None on PostgreSQL): writers
+    queue for it in order, SQLITE_WRITE_WAIT seconds at most, then 503 (nothing was done)."""
+    if lock is None:
+        yield
+        return
+    try:
+        await asyncio.wait_for(lock.acquire(), SQLITE_WRITE_WAIT)
+    except TimeoutError:
+        raise StoreUnavailable() from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -26,7 +26,6 @@ from app.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from app.store import meaning
 from matching import KeyRing
 from schemas import admin, datasets, verify
 from signatures import FIELDS, KINDS
@@ -152,8 +151,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     @app.exception_handler(OSError)
     async def _store(request: Request, error: Exception) -> JSONResponse:
-        unavailable = meaning(error)
-        if unavailable is None:
+        answer = request.app.state.store.answer(error)
+        if answer is None:
             raise error
-        request.app.state.store.failed(error)
-        return render(unavailable, request)
+        return render(answer, request)

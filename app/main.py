@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import handlers
-from app.db import allow_long_statements, create_engine, create_sessionmaker
+from app.db import allow_long_statements, create_engine, create_sessionmaker, write_turn
 from app.idempotency import BodyDigest, forget_expired_answers
 from app.metrics import Metrics
 from app.middleware import BodyBounds, KeyInQuery, Observer
@@ -32,11 +32,8 @@ log = logging.getLogger("idcheck")
 @asynccontextmanager
 async def _writer(app: FastAPI) -> AsyncIterator[AsyncSession]:
     """A write session outside any request, in the worker's queue of writers (SQLite)."""
-    lock: asyncio.Lock | None = app.state.write_lock
-    async with contextlib.AsyncExitStack() as stack:
-        if lock is not None:
-            await stack.enter_async_context(lock)
-        yield await stack.enter_async_context(app.state.sessionmaker())
+    async with write_turn(app.state.write_lock), app.state.sessionmaker() as session:
+        yield session
 
 
 async def _housekeeping(app: FastAPI, settings: Settings) -> None:

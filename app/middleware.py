@@ -84,7 +84,7 @@ class BodyBounds:
             await self.app(scope, receive, send)
             return
         settings = self.settings
-        received = 0
+        received = limit = 0
         started: float | None = None
         complete = False
         failure: IdcheckError | None = None
@@ -97,11 +97,11 @@ class BodyBounds:
             return error
 
         async def bounded_receive() -> Message:
-            nonlocal received, started, complete
+            nonlocal received, limit, started, complete
             if complete:
                 return await receive()  # after the body: only a disconnect can come
-            limit = body_limit(getattr(scope.get("route"), "operation_id", None), settings)
-            if started is None:
+            if started is None:  # the first read: the route is matched by now
+                limit = body_limit(getattr(scope.get("route"), "operation_id", None), settings)
                 started = time.monotonic()
                 declared = dict(scope["headers"]).get(b"content-length", b"")
                 if declared.isdigit() and int(declared) > limit:

@@ -2,13 +2,13 @@
 body read; the route class commits it (transaction.py)."""
 
 import asyncio
+import contextlib
 from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import SQLITE_WRITE_WAIT, allow_long_statements
-from app.errors import StoreUnavailable
+from app.db import allow_long_statements, write_turn
 from app.idempotency import Idempotency
 
 
@@ -27,8 +27,7 @@ class RequestTransaction:
 
     On SQLite, writers first queue, in order, on ``write_lock`` (the worker's one writer at a
     time): SQLite's own busy handler polls with growing sleeps and is not fair, so under load an
-    unlucky writer could wait seconds while later ones went first. A writer that waits longer
-    than SQLite's busy timeout gets 503, as it would have from SQLite."""
+    unlucky writer could wait seconds while later ones went first (db.write_turn)."""
 
     def __init__(
         self,
@@ -42,18 +41,13 @@ class RequestTransaction:
         self._maker = maker
         self._long_running = long_running
         self._write_lock = write_lock
-        self._locked = False
+        self._stack = contextlib.AsyncExitStack()
         self.idempotency: Idempotency | None = None
         self._session: AsyncSession | None = None
 
     async def session(self) -> AsyncSession:
         if self._session is None:
-            if self._write_lock is not None:
-                try:
-                    await asyncio.wait_for(self._write_lock.acquire(), SQLITE_WRITE_WAIT)
-                except TimeoutError:
-                    raise StoreUnavailable() from None  # nothing done: retry later
-                self._locked = True
+            await self._stack.enter_async_context(write_turn(self._write_lock))
             self._session = self._maker()
             if self._long_running:
                 await allow_long_statements(self._session, self._request.app.state.settings)
@@ -75,13 +69,9 @@ class RequestTransaction:
             await self._session.commit()
 
     async def close(self) -> None:
-        try:
+        async with self._stack:  # the write turn ends after the session closes
             if self._session is not None:
                 await self._session.close()  # rolls back whatever was not committed
-        finally:
-            if self._locked and self._write_lock is not None:
-                self._locked = False
-                self._write_lock.release()
 
 
 def transaction_of(request: Request) -> RequestTransaction:

@@ -56,6 +56,14 @@ class StoreHealth:
     def __init__(self) -> None:
         self.down = False
 
+    def answer(self, error: BaseException) -> IdcheckError | None:
+        """What the client gets for this failure (None: not the store's, a bug), noting an
+        unreachable store."""
+        meant = meaning(error)
+        if isinstance(meant, StoreUnavailable):
+            self.failed(error)
+        return meant
+
     def failed(self, error: BaseException) -> None:
         if not self.down:
             self.down = True

@@ -24,7 +24,6 @@ from app.errors import BadRequest, StoreUnavailable, UnsupportedMediaType
 from app.idempotency import Idempotency
 from app.limits import LONG_RUNNING, UPLOADS
 from app.session import Replayed, RequestTransaction
-from app.store import meaning
 
 _READS = frozenset({"GET", "HEAD"})
 
@@ -101,11 +100,10 @@ class TransactionalRoute(APIRoute):
                 state.store.answered()
                 return response
             except Exception as error:
-                unavailable = meaning(error)
-                if unavailable is None:
+                answer = state.store.answer(error)
+                if answer is None:
                     raise
-                state.store.failed(error)
-                raise unavailable from None
+                raise answer from None
             finally:
                 await transaction.close()
 

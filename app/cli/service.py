@@ -72,9 +72,7 @@ def ready_settings(*, create: bool) -> Settings:
     """
     settings = load_settings()
     sqlite = _sqlite_file(settings) if settings.is_sqlite else None
-    click.echo(
-        f"idcheck: database {_shown(settings)}, master key {_key_source(settings)}", err=True
-    )
+    _say_where(settings)
     if sqlite is not None and not sqlite.exists() and not create:
         raise CliError(
             f"no database at {sqlite.resolve()}: run `idcheck serve` or `idcheck migrate` there "

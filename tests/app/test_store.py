@@ -14,7 +14,7 @@ import sqlalchemy.exc
 from app.errors import Conflict, StoreUnavailable
 from app.main import create_app
 from app.migrate import migrate
-from app.store import meaning
+from app.store import StoreHealth, meaning
 from tests.app.conftest import bootstrap_admin, make_settings
 from tests.conftest import POSTGRES_URL, Database
 
@@ -44,6 +44,11 @@ def test_a_lock_wait_that_runs_out_is_a_retryable_409_and_bugs_stay_500s() -> No
     assert (locked.code, locked.headers) == ("busy", {"Retry-After": "1"})
     assert meaning(asyncpg.exceptions.UndefinedColumnError("no such column")) is None
     assert meaning(ValueError("a bug")) is None
+    health = StoreHealth()  # a lock wait is not the store going away: nothing logged as such
+    assert isinstance(health.answer(asyncpg.exceptions.LockNotAvailableError("x")), Conflict)
+    assert not health.down
+    assert isinstance(health.answer(asyncpg.exceptions.AdminShutdownError("x")), StoreUnavailable)
+    assert health.down
 
 
 @pytest.fixture
@@ -101,7 +106,7 @@ async def test_a_sqlite_writer_waits_in_order_and_not_for_ever(
     database = Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
     await migrate(database.url)
     application = create_app(make_settings(database))
-    monkeypatch.setattr("app.session.SQLITE_WRITE_WAIT", 0.5)
+    monkeypatch.setattr("app.db.SQLITE_WRITE_WAIT", 0.5)
     async with application.router.lifespan_context(application):
         caller = await bootstrap_admin(application)
         transport = httpx.ASGITransport(app=application)
