@@ -3,8 +3,10 @@ and so the audit log), then the whole database and the logs are scanned for them
 as client-sent signatures, hex or bytes."""
 
 import asyncio
+import json
 import logging
 import os
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -126,3 +128,39 @@ async def test_nothing_raw_is_stored_or_logged(
         assert needle not in refused.content, needle
         assert needle not in audit_log.content, needle
     assert len(stored) > 10_000
+
+
+async def test_an_upload_spool_holds_no_client_value(app: FastAPI) -> None:
+    """An upload waits in a temporary file before its transaction: that file holds record keys
+    and index values only, never a client's signature or external_id."""
+    from uuid import uuid4
+
+    from app.models import Dataset
+    from app.services.uploads import spool_records
+
+    keyring = app.state.keyring
+    version = keyring.current
+    signatures = sign_record(SENTINEL, keyring.signing_key(version)).signatures
+    line = json.dumps(
+        {"external_id": EXTERNAL_ID, "updated_at": "2026-01-02", "key_version": version,
+         "signatures": signatures}
+    ).encode()  # fmt: skip
+
+    async def lines() -> AsyncIterator[tuple[int, bytes]]:
+        yield 0, line
+
+    dataset = Dataset(id=uuid4(), retention_days=30)
+    spool = await spool_records(keyring, dataset, lines(), max_records=10)
+    try:
+        (chunk,) = list(spool.read())  # read() writes out the last chunk first
+        spool._file.seek(0)
+        kept = spool._file.read()
+    finally:
+        spool.close()
+    assert kept
+    (_, record) = chunk[0]
+    assert record.values["email"] == keyring.index_value(
+        version, bytes.fromhex(signatures["email"])
+    )
+    for needle in _needles(list(signatures.values())):
+        assert needle not in kept, needle
