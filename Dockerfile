@@ -8,19 +8,20 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
+# Shared by both sides, then what holders and buyers run, then the server.
 COPY signatures signatures
-COPY matching matching
 COPY schemas schemas
-COPY client client
+COPY idcheck idcheck
 COPY app app
+COPY matching matching
 COPY migrations migrations
 RUN pip install --no-cache-dir --upgrade pip \
-    && pip wheel --no-cache-dir --wheel-dir /wheels .
+    && pip wheel --no-cache-dir --wheel-dir /wheels '.[server]'
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /srv/idcheck --create-home idcheck
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels 'idcheck[server]' && rm -rf /wheels
 USER idcheck
 WORKDIR /srv/idcheck
 # Production refuses to start without IDCHECK_MASTER_KEY(_FILE) and IDCHECK_METRICS_TOKEN (or

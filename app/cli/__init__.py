@@ -1,5 +1,18 @@
-"""The `idcheck` command."""
+"""The service's commands (serve, migrate, admin, usage, purge, demo), added to the `idcheck`
+command when the server is installed."""
 
-from app.cli.main import main
+import click
 
-__all__ = ["main"]
+from app.cli.demo import demo_command
+from app.cli.service import admin_group, migrate_command, purge_command, serve_command, usage_group
+
+SERVER_COMMANDS: list[click.Command] = [
+    demo_command,
+    serve_command,
+    migrate_command,
+    purge_command,
+    admin_group,
+    usage_group,
+]
+
+__all__ = ["SERVER_COMMANDS"]

@@ -22,12 +22,12 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.errors import CliError
 from app.cli.people import HEADER, people, write_csv
-from app.cli.push import push
-from app.cli.remote import Remote
-from app.cli.verify import verify_file
-from client import Client
+from idcheck.cli.errors import CliError
+from idcheck.cli.push import push
+from idcheck.cli.remote import Remote
+from idcheck.cli.verify import verify_file
+from idcheck.client import Client
 from signatures import KINDS
 
 
@@ -39,7 +39,7 @@ def _free_port() -> int:
 
 def _idcheck(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "idcheck", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -67,7 +67,7 @@ def demo_server(workdir: Path) -> Iterator[tuple[str, str]]:
     url = f"http://127.0.0.1:{port}"
     log = (workdir / "server.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "idcheck", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=log,

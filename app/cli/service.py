@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 from pydantic import ValidationError
 
-from app.cli.errors import CliError
 from app.settings import EMBEDDED_KEY_FILE, Settings, SettingsError
+from idcheck.cli.errors import CliError
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that need them
     from datetime import datetime
@@ -291,8 +291,8 @@ def usage_export_command(
     start: "datetime", end: "datetime", group_by: str, output: Path | None
 ) -> None:
     """The rows of GET /v1/usage, as CSV with a header line."""
-    from app.cli.files import atomic_text_file
     from app.services.usage import parse_group_by, to_csv, usage_rows
+    from idcheck.cli.files import atomic_text_file
 
     async def work(session: "AsyncSession", _: "KeyRing") -> str:
         groups = parse_group_by(group_by)
@@ -325,7 +325,7 @@ def purge_command() -> None:
 def optout_command(path: Path) -> None:
     """Record objections in bulk; only their index values are kept."""
     from app.audit import audit
-    from app.cli.csv_input import map_columns, open_csv
+    from idcheck.cli.csv_input import map_columns, open_csv
     from matching import add_optouts, optout_values
     from signatures import normalize_record
 

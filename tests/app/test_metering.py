@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.models import IdempotencyRecord, UsageCredit, UsageEvent, UsageMonth
-from tests.app.cli.conftest import IDCHECK
 from tests.app.conftest import Caller, holder_records, new_dataset, new_org, signing_key, upload
+from tests.cli.conftest import IDCHECK
 from tests.conftest import MASTER_KEY, Database
 
 PEOPLE = [

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from client import (
+from idcheck.client import (
     AsyncClient,
     AuthenticationError,
     Client,

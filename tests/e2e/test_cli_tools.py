@@ -17,8 +17,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from app.cli.people import HEADER, people, write_csv
-from app.cli.push import Journal
-from client import Client
+from idcheck.cli.push import Journal
+from idcheck.client import Client
 from tests.e2e.conftest import IDCHECK, Server, auth, new_org
 from tests.e2e.proxy import FaultyProxy
 

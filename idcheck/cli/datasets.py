@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Column, Table
 
-from app.cli.remote import api_errors, remote_options, resolve
+from idcheck.cli.remote import api_errors, remote_options, resolve
 from schemas.datasets import LegalBasis
 from signatures import KINDS
 

@@ -20,11 +20,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.csv_input import CsvFile, map_columns, open_csv
-from app.cli.errors import CliError
-from app.cli.remote import Remote, api_errors, remote_options, resolve
-from app.cli.sign import parse_mappings, progress_bar
-from client import IdcheckError
+from idcheck.cli.csv_input import CsvFile, map_columns, open_csv
+from idcheck.cli.errors import CliError
+from idcheck.cli.remote import Remote, api_errors, remote_options, resolve
+from idcheck.cli.sign import parse_mappings, progress_bar
+from idcheck.client import IdcheckError
 from schemas.verify import Check, Result, VerifyResponse
 from signatures import FIELDS, KINDS, check_default_country, normalize_record, sign_fields
 

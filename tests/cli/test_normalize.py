@@ -1,6 +1,6 @@
 """`idcheck normalize FIELD VALUE`."""
 
-from tests.app.cli.conftest import idcheck
+from tests.cli.conftest import idcheck
 
 
 def test_prints_the_normal_form() -> None:

@@ -13,8 +13,8 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
-from client import _calls as calls
-from client._base import BaseClient, Call
+from idcheck.client import _calls as calls
+from idcheck.client._base import BaseClient, Call
 
 P = ParamSpec("P")
 T = TypeVar("T")

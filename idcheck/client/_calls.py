@@ -12,7 +12,7 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel
 
-from client._base import Call, new_idempotency_key
+from idcheck.client._base import Call, new_idempotency_key
 from schemas.admin import KeyCreated, OrgOut, QuotaOut
 from schemas.datasets import DatasetDetail, DatasetList, DatasetOut, DeleteResult, UploadResult
 from schemas.service import SigningKeyOut

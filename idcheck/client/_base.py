@@ -9,8 +9,8 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from client._exceptions import APIError, TransportError, error_class
-from client._retry import Retry, retried, retry_after
+from idcheck.client._exceptions import APIError, TransportError, error_class
+from idcheck.client._retry import Retry, retried, retry_after
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from app.cli.errors import CliError
+from idcheck.cli.errors import CliError
 from signatures import FIELDS
 from signatures.text import fold_words
 

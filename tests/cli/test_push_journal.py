@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.errors import CliError
-from app.cli.push import Journal
+from idcheck.cli.errors import CliError
+from idcheck.cli.push import Journal
 from signatures.dates import today
 
 

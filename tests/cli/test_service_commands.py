@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.app.cli.conftest import IDCHECK
+from tests.cli.conftest import IDCHECK
 from tests.conftest import MASTER_KEY
 
 

@@ -1,20 +1,13 @@
-"""The `idcheck` command line: holders' and buyers' tools, a demo, and the service's commands."""
+"""The `idcheck` command line: the holders' and buyers' tools, and the service's commands when the
+server is installed (``pip install 'idcheck[server]'``)."""
 
 import click
 
-from app.cli.datasets import datasets_group
-from app.cli.demo import demo_command
-from app.cli.push import push_command
-from app.cli.remote import login_command
-from app.cli.service import (
-    admin_group,
-    migrate_command,
-    purge_command,
-    serve_command,
-    usage_group,
-)
-from app.cli.sign import sign_command
-from app.cli.verify import verify_command
+from idcheck.cli.datasets import datasets_group
+from idcheck.cli.push import push_command
+from idcheck.cli.remote import login_command
+from idcheck.cli.sign import sign_command
+from idcheck.cli.verify import verify_command
 from signatures import FIELDS, InvalidValue, check_default_country, check_field
 
 
@@ -42,19 +35,27 @@ def normalize_command(field: str, value: str, country: str | None, default_count
     click.echo(normalized)
 
 
-for command in (
-    sign_command,
-    login_command,
-    datasets_group,
-    push_command,
-    verify_command,
-    demo_command,
-    serve_command,
-    migrate_command,
-    purge_command,
-    admin_group,
-    usage_group,
-):
+for command in (sign_command, login_command, datasets_group, push_command, verify_command):
+    cli.add_command(command)
+
+
+#: The server's own third-party packages: without them, `idcheck` is the holders' and buyers' tool.
+_SERVER_ONLY = {"fastapi", "starlette", "sqlalchemy", "asyncpg", "aiosqlite", "alembic", "uvicorn"}
+
+
+def _server_commands() -> list[click.Command]:
+    """The service's commands, or none when only the tools are installed."""
+    try:
+        from app.cli import SERVER_COMMANDS  # the [server] extra
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] not in _SERVER_ONLY | {"pydantic_settings"}:
+            raise
+        cli.epilog = "serve, migrate, admin, usage, purge, demo: pip install 'idcheck[server]'"
+        return []
+    return SERVER_COMMANDS
+
+
+for command in _server_commands():
     cli.add_command(command)
 
 

@@ -24,11 +24,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.errors import CliError
-from app.cli.remote import Remote, api_errors, remote_options, resolve, state_dir
-from app.cli.sign import open_signing, progress_bar, signing_options
-from app.cli.signing import sign_rows
-from client import Client
+from idcheck.cli.errors import CliError
+from idcheck.cli.remote import Remote, api_errors, remote_options, resolve, state_dir
+from idcheck.cli.sign import open_signing, progress_bar, signing_options
+from idcheck.cli.signing import sign_rows
+from idcheck.client import Client
 from signatures.dates import today
 
 MAX_CHUNK = 100_000

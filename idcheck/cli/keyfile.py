@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.cli.errors import CliError
+from idcheck.cli.errors import CliError
 
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 _MAX_BYTES = 4096

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app.cli.csv_input import CsvFile, map_columns, open_csv
-from app.cli.errors import CliError
-from app.cli.files import atomic_text_file
-from app.cli.keyfile import read_key_file
-from app.cli.signing import SignJob, sign_rows
+from idcheck.cli.csv_input import CsvFile, map_columns, open_csv
+from idcheck.cli.errors import CliError
+from idcheck.cli.files import atomic_text_file
+from idcheck.cli.keyfile import read_key_file
+from idcheck.cli.signing import SignJob, sign_rows
 from signatures import FIELDS, KINDS, check_default_country
 from signatures.dates import today
 

@@ -17,8 +17,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from app.cli.errors import CliError
-from client import DEFAULT_URL, APIError, AsyncClient, Client, IdcheckError, RetryEvent
+from idcheck.cli.errors import CliError
+from idcheck.client import DEFAULT_URL, APIError, AsyncClient, Client, IdcheckError, RetryEvent
 
 P = ParamSpec("P")
 R = TypeVar("R")

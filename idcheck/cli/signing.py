@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Final
 
-from app.cli.csv_input import Columns
+from idcheck.cli.csv_input import Columns
 from signatures import FIELDS, InvalidValue, normalize_record, sign_fields
 from signatures.dates import parse_past_date
 

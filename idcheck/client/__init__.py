@@ -5,10 +5,10 @@ lost answer is replayed by the server, never done (or billed) twice. Errors: see
 client._exceptions for the tree.
 """
 
-from client._base import DEFAULT_URL, Call, RetryEvent
-from client._calls import ndjson
-from client._client import AsyncClient, Client
-from client._exceptions import (
+from idcheck.client._base import DEFAULT_URL, Call, RetryEvent
+from idcheck.client._calls import ndjson
+from idcheck.client._client import AsyncClient, Client
+from idcheck.client._exceptions import (
     APIError,
     ApiKeyInQuery,
     AuthenticationError,
@@ -31,7 +31,7 @@ from client._exceptions import (
     TransportError,
     UnsupportedMediaType,
 )
-from client._retry import Retry
+from idcheck.client._retry import Retry
 
 __all__ = [
     "DEFAULT_URL",
