@@ -1,71 +1,13 @@
-"""API keys: made, stored hashed, checked in constant time; roles checked on every route."""
+"""Who is calling, found once per request from its API key; roles checked on every route."""
 
-import hmac
-import re
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Final
-from uuid import UUID
+from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Forbidden, Unauthenticated
-from app.models import ApiKey, Org
-from matching import KeyRing
-
-KEY_PATTERN: Final = re.compile(r"idc_(admin|holder|buyer|finance)_([0-9a-f]{40})")
-_PREFIX_CHARS: Final = 8
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an organisation, its role, and the key it used."""
-
-    org_id: UUID
-    org_name: str
-    role: str
-    key_id: UUID
-
-
-@dataclass(frozen=True)
-class NewKey:
-    key: str
-    prefix: str
-    hash: bytes
-
-
-def make_key(role: str, keyring: KeyRing) -> NewKey:
-    """``idc_<role>_`` then 160 random bits in hex; only the keyed hash is stored."""
-    key = f"idc_{role}_{secrets.token_hex(20)}"
-    return NewKey(key=key, prefix=key_prefix(key), hash=keyring.api_key_hash(key))
-
-
-def key_prefix(key: str) -> str:
-    role_end = key.index("_", len("idc_")) + 1
-    return key[: role_end + _PREFIX_CHARS]
-
-
-async def find_principal(session: AsyncSession, keyring: KeyRing, token: str) -> Principal:
-    if not KEY_PATTERN.fullmatch(token):
-        raise Unauthenticated()
-    row = (
-        await session.execute(
-            sa.select(ApiKey.id, ApiKey.hash, Org.id, Org.name, Org.role)
-            .join(Org, Org.id == ApiKey.org_id)
-            .where(ApiKey.prefix == key_prefix(token), ApiKey.revoked_at.is_(None))
-        )
-    ).one_or_none()
-    presented = keyring.api_key_hash(token)
-    stored = row[1] if row is not None else bytes(len(presented))
-    if not hmac.compare_digest(presented, stored) or row is None:
-        raise Unauthenticated()
-    key_id, _, org_id, org_name, role = row
-    if not token.startswith(f"idc_{role}_"):
-        raise Unauthenticated()
-    return Principal(org_id=org_id, org_name=org_name, role=role, key_id=key_id)
+from app.services.principals import Principal, find_principal
+from schemas.vocabulary import Role
 
 
 async def authenticate(request: Request) -> Principal:
@@ -102,7 +44,7 @@ def require(*roles: str) -> Any:
     return Depends(check)
 
 
-AdminPrincipal = Annotated[Principal, require("admin")]
-HolderPrincipal = Annotated[Principal, require("holder")]
-BuyerPrincipal = Annotated[Principal, require("buyer")]
-ClientPrincipal = Annotated[Principal, require("holder", "buyer")]
+AdminPrincipal = Annotated[Principal, require(Role.ADMIN)]
+HolderPrincipal = Annotated[Principal, require(Role.HOLDER)]
+BuyerPrincipal = Annotated[Principal, require(Role.BUYER)]
+ClientPrincipal = Annotated[Principal, require(Role.HOLDER, Role.BUYER)]

@@ -1,11 +1,17 @@
-"""Annotated dependency aliases that routes declare."""
+"""Annotated dependency aliases that routes declare, and the resources they load and authorise
+once (a holder's dataset, one of its snapshots)."""
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import HolderPrincipal
 from app.metrics import Metrics
+from app.models import Dataset, Snapshot
+from app.services.datasets import owned_dataset
+from app.services.snapshots import owned_snapshot
 from app.session import RequestTransaction, session_of, transaction_of
 from app.settings import Settings
 from matching import KeyRing
@@ -33,3 +39,25 @@ TransactionDep = Annotated[RequestTransaction, Depends(transaction_of)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+
+async def _dataset(dataset_id: UUID, holder: HolderPrincipal, session: SessionDep) -> Dataset:
+    return await owned_dataset(session, holder, dataset_id)
+
+
+#: The caller's dataset named by the path's ``dataset_id`` (404 for anyone else's).
+OwnedDataset = Annotated[Dataset, Depends(_dataset)]
+
+
+async def _snapshot(snapshot_id: UUID, dataset: OwnedDataset, session: SessionDep) -> Snapshot:
+    return await owned_snapshot(session, dataset, snapshot_id)
+
+
+async def _open_snapshot(snapshot_id: UUID, dataset: OwnedDataset, session: SessionDep) -> Snapshot:
+    return await owned_snapshot(session, dataset, snapshot_id, open_only=True)
+
+
+#: The path's snapshot of the caller's dataset (an aborted one is not found).
+OwnedSnapshot = Annotated[Snapshot, Depends(_snapshot)]
+#: The same, and still open (409 once committed).
+OpenSnapshot = Annotated[Snapshot, Depends(_open_snapshot)]

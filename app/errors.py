@@ -1,18 +1,27 @@
-"""One error base class that carries its status; one handler renders them all (API.md's shape)."""
+"""One error base class that carries its status; one handler renders them all (docs/api.md's
+shape). The codes are :class:`schemas.vocabulary.ErrorCode`'s."""
 
-from typing import Any, ClassVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Final
+
+from pydantic import BaseModel
+
+from matching import KeyRing
+from schemas import admin, datasets, verify
+from schemas.vocabulary import ErrorCode
+from signatures import FIELDS, KINDS
 
 
 class IdcheckError(Exception):
     status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal_error"
+    code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
 
     def __init__(
         self,
         message: str,
         *,
         details: list[dict[str, Any]] | None = None,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -28,12 +37,19 @@ class IdcheckError(Exception):
 
 class BadRequest(IdcheckError):
     status = 400
-    code = "bad_request"
+    code = ErrorCode.BAD_REQUEST
+
+
+class InvalidJson(BadRequest):
+    code = ErrorCode.INVALID_JSON
+
+    def __init__(self) -> None:
+        super().__init__("the body is not valid JSON")
 
 
 class Unauthenticated(IdcheckError):
     status = 401
-    code = "unauthenticated"
+    code = ErrorCode.UNAUTHENTICATED
 
     def __init__(self) -> None:
         # Unknown, revoked and malformed keys all get this same body.
@@ -45,42 +61,42 @@ class Unauthenticated(IdcheckError):
 
 class Forbidden(IdcheckError):
     status = 403
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFound(IdcheckError):
     status = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class MethodNotAllowed(IdcheckError):
     status = 405
-    code = "method_not_allowed"
+    code = ErrorCode.METHOD_NOT_ALLOWED
 
 
 class Conflict(IdcheckError):
     status = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class PayloadTooLarge(IdcheckError):
     status = 413
-    code = "payload_too_large"
+    code = ErrorCode.PAYLOAD_TOO_LARGE
 
 
 class UnsupportedMediaType(IdcheckError):
     status = 415
-    code = "unsupported_media_type"
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
 class InvalidInput(IdcheckError):
     status = 422
-    code = "invalid_input"
+    code = ErrorCode.INVALID_INPUT
 
 
 class StoreUnavailable(IdcheckError):
     status = 503
-    code = "store_unavailable"
+    code = ErrorCode.STORE_UNAVAILABLE
 
     def __init__(self) -> None:
         super().__init__(
@@ -93,14 +109,63 @@ class TooManyRequests(IdcheckError):
     """429: a rate limit (code rate_limited) or a quota (code quota_exceeded)."""
 
     status = 429
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
 
 
 class RequestTimeout(IdcheckError):
     """408: the client stopped sending its body (or sent it too slowly); the connection closes."""
 
     status = 408
-    code = "request_timeout"
+    code = ErrorCode.REQUEST_TIMEOUT
 
     def __init__(self, message: str) -> None:
         super().__init__(message, headers={"Connection": "close"})
+
+
+_MODELS: Final = [
+    model
+    for module in (admin, datasets, verify)
+    for model in vars(module).values()
+    if isinstance(model, type) and issubclass(model, BaseModel)
+]
+
+# Names a location may show. A dict key the client sent is none of these and is dropped: it could
+# be anything, a raw email included, and nothing the client sent comes back in an error.
+_NAMES: Final = frozenset(
+    {
+        *FIELDS,
+        *KINDS,
+        *(name for model in _MODELS for name in model.model_fields),
+        *("path", "query", "header", "dataset_id", "org_id", "key_id"),
+    }
+)
+
+
+def detail(loc: Sequence[int | str], message: str) -> dict[str, Any]:
+    """{"index", "field", "message"} from a location such as ("records", 3, "email")."""
+    parts = list(loc)
+    index = None
+    if len(parts) >= 2 and parts[0] == "records" and isinstance(parts[1], int):
+        index = parts[1]
+        parts = parts[2:]
+    shown = [str(part) for part in parts if isinstance(part, int) or part in _NAMES]
+    return {"index": index, "field": ".".join(shown) or None, "message": message}
+
+
+def validation_details(
+    errors: Sequence[Any], *, strip: int = 0, prefix: tuple[int | str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Pydantic errors -> details; ``input`` and ``ctx`` (which may hold raw values) are dropped.
+
+    ``strip`` drops leading location parts (FastAPI's "body"); ``prefix`` puts some in front (the
+    record a line-by-line validation was about)."""
+    return [detail((*prefix, *tuple(e["loc"])[strip:]), str(e["msg"])) for e in errors]
+
+
+def unknown_versions(keyring: KeyRing, versions: Iterable[int]) -> list[dict[str, Any]]:
+    """A detail for each record (by index) whose key version is not live."""
+    return [
+        detail(("records", index, "key_version"), "unknown key version")
+        for index, version in enumerate(versions)
+        if not keyring.knows(version)
+    ]

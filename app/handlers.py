@@ -5,15 +5,12 @@ must not come back in an error, be logged, or be kept.
 """
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any, Final
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from app.errors import (
@@ -21,22 +18,15 @@ from app.errors import (
     Conflict,
     IdcheckError,
     InvalidInput,
+    InvalidJson,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
+    validation_details,
 )
-from matching import KeyRing
-from schemas import admin, datasets, verify
-from signatures import FIELDS, KINDS
 
 log = logging.getLogger("idcheck")
-_MODELS: Final = [
-    model
-    for module in (admin, datasets, verify)
-    for model in vars(module).values()
-    if isinstance(model, type) and issubclass(model, BaseModel)
-]
 
 _BY_STATUS: dict[int, type[IdcheckError]] = {
     400: BadRequest,
@@ -53,48 +43,6 @@ def render(error: IdcheckError, request: Request | None = None) -> JSONResponse:
     if request is not None:
         request.app.state.metrics.rejected.labels(reason=error.code).inc()
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-
-
-# Names a location may show. A dict key the client sent is none of these and is dropped: it could
-# be anything, a raw email included, and nothing the client sent comes back in an error.
-_NAMES: Final = frozenset(
-    {
-        *FIELDS,
-        *KINDS,
-        *(name for model in _MODELS for name in model.model_fields),
-        *("path", "query", "header", "dataset_id", "org_id", "key_id"),
-    }
-)
-
-
-def detail(loc: Sequence[int | str], message: str) -> dict[str, Any]:
-    """{"index", "field", "message"} from a location such as ("records", 3, "email")."""
-    parts = list(loc)
-    index = None
-    if len(parts) >= 2 and parts[0] == "records" and isinstance(parts[1], int):
-        index = parts[1]
-        parts = parts[2:]
-    shown = [str(part) for part in parts if isinstance(part, int) or part in _NAMES]
-    return {"index": index, "field": ".".join(shown) or None, "message": message}
-
-
-def validation_details(
-    errors: Sequence[Any], *, strip: int = 0, prefix: tuple[int | str, ...] = ()
-) -> list[dict[str, Any]]:
-    """Pydantic errors -> details; ``input`` and ``ctx`` (which may hold raw values) are dropped.
-
-    ``strip`` drops leading location parts (FastAPI's "body"); ``prefix`` puts some in front (the
-    record a line-by-line validation was about)."""
-    return [detail((*prefix, *tuple(e["loc"])[strip:]), str(e["msg"])) for e in errors]
-
-
-def unknown_versions(keyring: KeyRing, versions: Iterable[int]) -> list[dict[str, Any]]:
-    """A detail for each record (by index) whose key version is not live."""
-    return [
-        detail(("records", index, "key_version"), "unknown key version")
-        for index, version in enumerate(versions)
-        if not keyring.knows(version)
-    ]
 
 
 def _allowed(request: Request) -> str:
@@ -118,7 +66,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return render(BadRequest("the body is not valid JSON", code="invalid_json"), request)
+            return render(InvalidJson(), request)
         if any(tuple(e["loc"])[:1] == ("path",) for e in errors):
             # An id in the path that is not one names nothing: the URL is not found (ids are
             # opaque; the same answer as for an id that does not exist).

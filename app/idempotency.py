@@ -20,10 +20,12 @@ from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import Principal, authenticate
+from app.auth import authenticate
 from app.errors import Conflict, InvalidInput
 from app.models import IdempotencyRecord
+from app.services.principals import Principal
 from matching import KeyRing
+from schemas.vocabulary import ErrorCode
 
 HEADER: Final = "idempotency-key"
 MAX_KEY_LENGTH: Final = 255
@@ -84,7 +86,7 @@ class Idempotency:
             if not taken:
                 raise Conflict(
                     "a request with this Idempotency-Key is still running: retry later",
-                    code="idempotency_key_in_flight",
+                    code=ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT,
                 )
         stored = await session.get(IdempotencyRecord, (self.principal.org_id, self.key))
         if stored is None:
@@ -96,7 +98,7 @@ class Idempotency:
         if stored.request_digest != _digest(request):
             raise InvalidInput(
                 "this Idempotency-Key was used with another request: use a new key",
-                code="idempotency_key_reused",
+                code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
             )
         body = keyring.unseal(stored.response, self._context())
         return Response(

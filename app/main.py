@@ -19,7 +19,7 @@ from app.metrics import Metrics
 from app.middleware import BodyBounds, KeyInQuery, Observer
 from app.ratelimit import RateLimiter
 from app.routes import admin, datasets, service, usage, verify
-from app.services.keys import load_keyring
+from app.services.key_versions import load_keyring
 from app.services.privacy import purge
 from app.settings import Settings
 from app.store import StoreHealth
@@ -89,7 +89,7 @@ def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
         upload = UploadBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(upload.pop("$defs"), UploadBody=upload)
         upload["properties"]["records"]["maxItems"] = settings.max_batch_records
-        records = [components["SignedRecord"], components["UploadRecord"]]
+        records = [components["SignedVerifyRecord"], components["UploadRecord"]]
         if keyring is not None:
             for record in records:
                 record["properties"]["key_version"]["enum"] = list(keyring.versions)

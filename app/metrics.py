@@ -9,6 +9,7 @@ import os
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
+from schemas.vocabulary import Endpoint
 from signatures import KINDS
 
 
@@ -77,7 +78,7 @@ class Metrics:
         for kind in KINDS:  # every series exists from the start, at zero
             for match in ("true", "false"):
                 self.checks.labels(kind=kind, match=match)
-        for endpoint in ("raw", "signed"):
+        for endpoint in Endpoint:
             for counter in (
                 self.verify_requests,
                 self.verified_records,

@@ -17,6 +17,7 @@ from app.errors import BadRequest, IdcheckError, PayloadTooLarge, RequestTimeout
 from app.limits import body_limit
 from app.metrics import Metrics
 from app.settings import Settings
+from schemas.vocabulary import ErrorCode
 
 access_log = logging.getLogger("idcheck.access")
 error_log = logging.getLogger("idcheck")
@@ -50,7 +51,7 @@ class KeyInQuery:
         if query and _QUERY_KEY.search(unquote_plus(query.decode("latin-1"))):
             error = BadRequest(
                 "API keys go in the Authorization header, never in a URL: revoke this key",
-                code="api_key_in_query",
+                code=ErrorCode.API_KEY_IN_QUERY,
             )
             self.metrics.rejected.labels(reason=error.code).inc()
             await send_error(send, error)

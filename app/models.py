@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from matching import Base, UtcDateTime
+from schemas.vocabulary import Role, SnapshotState
 
-ROLES = ("admin", "holder", "buyer", "finance")
+ROLES = tuple(Role)
 
 
 def _now() -> datetime:
@@ -187,7 +188,7 @@ class Snapshot(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     dataset_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("datasets.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open|committed|aborted
+    status: Mapped[str] = mapped_column(sa.String(16), default=SnapshotState.OPEN)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     records: Mapped[int] = mapped_column(sa.Integer, default=0)  # swapped in, once committed

@@ -13,6 +13,7 @@ from typing import Final
 import sqlalchemy.exc
 
 from app.errors import Conflict, IdcheckError, StoreUnavailable
+from schemas.vocabulary import ErrorCode
 
 log = logging.getLogger("idcheck")
 
@@ -34,7 +35,7 @@ def meaning(error: BaseException) -> IdcheckError | None:
     if state == _LOCKED:
         return Conflict(
             "another request is changing the same objects: retry shortly",
-            code="busy",
+            code=ErrorCode.BUSY,
             headers={"Retry-After": "1"},
         )
     if state is not None and state.startswith(_UNREACHABLE):

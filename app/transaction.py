@@ -20,7 +20,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from app.auth import authenticate, check_role
-from app.errors import BadRequest, StoreUnavailable, UnsupportedMediaType
+from app.errors import InvalidJson, StoreUnavailable, UnsupportedMediaType
 from app.idempotency import Idempotency
 from app.limits import LONG_RUNNING, UPLOADS
 from app.session import Replayed, RequestTransaction
@@ -52,7 +52,7 @@ async def _read_json(request: Request) -> None:
             # its limit) is the same 400; Starlette's Request keeps it for FastAPI.
             request._json = pydantic_core.from_json(raw)
         except ValueError:
-            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+            raise InvalidJson() from None
 
 
 class TransactionalRoute(APIRoute):

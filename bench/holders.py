@@ -21,8 +21,7 @@ from typing import Any
 
 from app.cli.people import people
 from matching import KeyRing
-from matching.tables import KIND_CODES
-from signatures import sign_record
+from signatures import KIND_CODES, sign_record
 
 CHUNK_ROWS = 10_000  # rows a signing process takes at a time; file sizes are multiples of it
 BLOCK_BYTES = 2**20

@@ -1,5 +1,5 @@
 """python -m idcheck: the same as the `idcheck` command."""
 
-from idcheck.cli import main
+from idcheck.cli.main import main
 
 main()

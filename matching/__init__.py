@@ -21,12 +21,12 @@ from matching.keyring import KeyRing
 from matching.lookup import Hits, lookup
 from matching.optouts import add_optouts, optout_values
 from matching.statistics import LARGE_CHANGE, analyze, refresh_statistics
-from matching.tables import KIND_CODES, signature_index
+from matching.tables import signature_index
 from matching.verdicts import (
-    Check,
+    Judgement,
+    KindCheck,
     Probe,
     Usage,
-    Verdict,
     judge,
     probe_raw,
     probe_signed,
@@ -35,19 +35,18 @@ from matching.verdicts import (
 )
 
 __all__ = [
-    "KIND_CODES",
     "LARGE_CHANGE",
     "Base",
-    "Check",
     "DatasetCounts",
     "Destination",
     "Hits",
     "IndexedRecord",
+    "Judgement",
     "KeyRing",
+    "KindCheck",
     "Probe",
     "Usage",
     "UtcDateTime",
-    "Verdict",
     "add_optouts",
     "analyze",
     "dataset_counts",

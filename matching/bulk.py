@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.index import Destination, IndexedRecord
-from matching.tables import KIND_CODES
+from signatures import KIND_CODES
 
 _COLUMNS = ("ordinal", "record_key", "kind", "key_version", "value", "updated_at", "expires_on")
 

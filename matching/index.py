@@ -11,7 +11,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.tables import KIND_CODES, KIND_NAMES, signature_index, snapshot_index
+from matching.tables import signature_index, snapshot_index
+from signatures import KIND_CODES, KIND_NAMES
 
 # Values per IN (...) list: well under SQLite's 32,766 bound variables and asyncpg's 32,767.
 CHUNK: Final = 1000

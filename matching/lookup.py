@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.index import chunks
-from matching.tables import KIND_CODES, optouts, signature_index
-from signatures import CONTACT_KINDS
+from matching.tables import optouts, signature_index
+from signatures import CONTACT_KINDS, KIND_CODES
 
 #: Values per query on SQLite (under its bound of 32,766 variables); PostgreSQL takes any number in
 #: one array. A verify of 1,000 records (6 kinds, 2 key versions) is one statement either way, and

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.base import insert_or_skip
 from matching.keyring import KeyRing
-from matching.tables import KIND_CODES, optouts
-from signatures import CONTACT_KINDS, sign_fields
+from matching.tables import optouts
+from signatures import CONTACT_KINDS, KIND_CODES, sign_fields
 
 
 def optout_values(fields: dict[str, str], keyring: KeyRing) -> list[tuple[str, int, bytes]]:

@@ -5,16 +5,9 @@ id in clear: `value` is BLAKE3(key = pepper v{n}, signature)[:16] and `record_ke
 of the dataset id and the holder's external_id (see keyring.py).
 """
 
-from typing import Final
-
 import sqlalchemy as sa
 
 from matching.base import Base, UtcDateTime
-from signatures import KINDS
-
-# Stable small codes for the kinds, stored instead of their names.
-KIND_CODES: Final[dict[str, int]] = {kind: code for code, kind in enumerate(KINDS, start=1)}
-KIND_NAMES: Final[dict[int, str]] = {code: kind for kind, code in KIND_CODES.items()}
 
 
 def _signature_columns() -> list[sa.Column[object]]:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from matching.keyring import KeyRing
 from matching.lookup import Hits
+from schemas.vocabulary import Verdict
 from signatures import CONTACT_KINDS, KINDS, PAIR_KINDS, normalize_record, sign_fields
 
 
@@ -56,22 +57,22 @@ def probe_values(probes: Iterable[Probe]) -> set[bytes]:
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class KindCheck:
     match: bool
     sources: int
     last_seen: date | None
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    checks: dict[str, Check]
+class Judgement:
+    checks: dict[str, KindCheck]
     invalid: tuple[str, ...]
-    verdict: str  # verified | partial | unverified | invalid
+    verdict: Verdict
     holders: frozenset[UUID]  # the holders whose data confirmed this record (for credits only)
 
 
-def judge(probe: Probe, hits: Hits) -> Verdict:
-    checks: dict[str, Check] = {}
+def judge(probe: Probe, hits: Hits) -> Judgement:
+    checks: dict[str, KindCheck] = {}
     confirmed: set[UUID] = set()
     for kind in KINDS:
         if kind not in probe.values:
@@ -80,18 +81,18 @@ def judge(probe: Probe, hits: Hits) -> Verdict:
         for value in probe.values[kind]:
             for holder, seen in hits.get(value, {}).items():
                 holders[holder] = max(seen, holders.get(holder, seen))
-        checks[kind] = Check(bool(holders), len(holders), max(holders.values(), default=None))
+        checks[kind] = KindCheck(bool(holders), len(holders), max(holders.values(), default=None))
         confirmed.update(holders)
     matched = {kind for kind, check in checks.items() if check.match}
     if not checks:
-        verdict = "invalid"
+        verdict = Verdict.INVALID
     elif matched & PAIR_KINDS:
-        verdict = "verified"
+        verdict = Verdict.VERIFIED
     elif matched & CONTACT_KINDS:
-        verdict = "partial"
+        verdict = Verdict.PARTIAL
     else:
-        verdict = "unverified"
-    return Verdict(checks, probe.invalid, verdict, frozenset(confirmed))
+        verdict = Verdict.UNVERIFIED
+    return Judgement(checks, probe.invalid, verdict, frozenset(confirmed))
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Usage:
     credits: Counter[UUID] = field(default_factory=Counter)  # holder -> records it confirmed
 
 
-def tally(verdicts: Sequence[Verdict]) -> Usage:
+def tally(verdicts: Sequence[Judgement]) -> Usage:
     usage = Usage(records=len(verdicts))
     for verdict in verdicts:
         usage.billable_records += bool(verdict.checks)

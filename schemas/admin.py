@@ -1,14 +1,13 @@
 """Admin: organisations and API keys."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from schemas.common import JSON_INTEGER, Label, Model, StoredText
-
-Role = Literal["admin", "holder", "buyer", "finance"]
+from schemas.vocabulary import AuditAction, Role
 
 
 class OrgCreate(Model):
@@ -97,7 +96,7 @@ class AuditEntry(BaseModel):
     at: datetime
     org_id: UUID | None
     key_id: UUID | None
-    action: str
+    action: AuditAction
     object_type: str | None
     object_id: str | None
     dataset_id: UUID | None

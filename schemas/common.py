@@ -8,7 +8,6 @@ from typing import Annotated
 import pycountry
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-KIND_NAMES = ("email", "phone", "email_name", "phone_name", "name_address", "name_birth_date")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -54,7 +53,7 @@ def _json_integer(value: object) -> object:
 #: numeric string: ``Annotated[int, Field(...), JSON_INTEGER]`` (after the bounds, which then
 #: stay in the JSON schema).
 JSON_INTEGER = BeforeValidator(_json_integer)
-KeyVersion = Annotated[int, Field(ge=1, le=32767), JSON_INTEGER]
+KeyVersionNumber = Annotated[int, Field(ge=1, le=32767), JSON_INTEGER]
 
 
 class ErrorDetail(BaseModel):

@@ -6,7 +6,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import JSON_INTEGER, IsoDate, KeyVersion, Model, Signature, StoredText
+from schemas.common import JSON_INTEGER, IsoDate, KeyVersionNumber, Model, Signature, StoredText
+from schemas.vocabulary import SnapshotState
+from signatures.kinds import KINDS, Kind
 
 #: GDPR article 6(1): the lawful basis on which the holder keeps and shares the data.
 LegalBasis = Literal[
@@ -17,7 +19,6 @@ LegalBasis = Literal[
     "public_task",
     "legitimate_interests",
 ]
-Kind = Literal["email", "phone", "email_name", "phone_name", "name_address", "name_birth_date"]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 # Ceilings of each request list; a server may be configured lower (its schema says so).
@@ -59,8 +60,8 @@ class UploadRecord(Model):
 
     external_id: ExternalId
     updated_at: IsoDate
-    key_version: KeyVersion
-    signatures: Annotated[dict[Kind, Signature], Field(min_length=1, max_length=6)]
+    key_version: KeyVersionNumber
+    signatures: Annotated[dict[Kind, Signature], Field(min_length=1, max_length=len(KINDS))]
 
 
 class UploadBody(Model):
@@ -86,7 +87,7 @@ class ContactSignatures(Model):
 
 
 class SignedOptOut(Model):
-    key_version: KeyVersion
+    key_version: KeyVersionNumber
     signatures: ContactSignatures
 
 
@@ -99,7 +100,7 @@ class SignedOptOuts(Model):
 class SnapshotOut(BaseModel):
     id: UUID
     dataset_id: UUID
-    status: Literal["open", "committed", "aborted"]
+    status: SnapshotState
     created_at: datetime
     closed_at: datetime | None
     #: Records swapped in, once committed.

@@ -1,20 +1,18 @@
 """Buyers: verify requests and results."""
 
 from datetime import date
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import CountryCode, KeyVersion, Model, Signature, StoredText
-from schemas.datasets import Kind
+from schemas.common import CountryCode, KeyVersionNumber, Model, Signature, StoredText
+from schemas.vocabulary import Verdict
+from signatures.kinds import KINDS, FieldName, Kind
 
 #: The ceiling of records per verify request; a server may be configured lower (its schema says).
 MAX_VERIFY_RECORDS: Final = 100_000
 Ref = Annotated[str, StringConstraints(max_length=128)]
 Value = Annotated[str, StringConstraints(max_length=256)]
-Field_ = Literal[
-    "email", "phone", "first_name", "last_name", "street", "postcode", "country", "birth_date"
-]
 
 
 class RawRecord(Model):
@@ -36,15 +34,15 @@ class VerifyRequest(Model):
     records: Annotated[list[RawRecord], Field(min_length=1, max_length=MAX_VERIFY_RECORDS)]
 
 
-class SignedRecord(Model):
+class SignedVerifyRecord(Model):
     ref: Ref | None = None
-    key_version: KeyVersion
-    signatures: Annotated[dict[Kind, Signature], Field(max_length=6)]
+    key_version: KeyVersionNumber
+    signatures: Annotated[dict[Kind, Signature], Field(max_length=len(KINDS))]
 
 
 class SignedVerifyRequest(Model):
     purpose: StoredText
-    records: Annotated[list[SignedRecord], Field(min_length=1, max_length=MAX_VERIFY_RECORDS)]
+    records: Annotated[list[SignedVerifyRecord], Field(min_length=1, max_length=MAX_VERIFY_RECORDS)]
 
 
 class Check(BaseModel):
@@ -56,8 +54,8 @@ class Check(BaseModel):
 class Result(BaseModel):
     ref: str | None
     checks: dict[Kind, Check]
-    invalid: list[Field_]
-    verdict: Literal["verified", "partial", "unverified", "invalid"]
+    invalid: list[FieldName]
+    verdict: Verdict
 
 
 class UsageSummary(BaseModel):

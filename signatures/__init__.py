@@ -6,7 +6,16 @@ what the server uses to sign raw records in memory. One implementation, no drift
 
 from signatures.errors import InvalidValue
 from signatures.keys import KEY_BYTES, derive_pepper, derive_signing_key
-from signatures.kinds import CONTACT_KINDS, FIELDS, KINDS, PAIR_KINDS
+from signatures.kinds import (
+    CONTACT_KINDS,
+    FIELDS,
+    KIND_CODES,
+    KIND_NAMES,
+    KINDS,
+    PAIR_KINDS,
+    FieldName,
+    Kind,
+)
 from signatures.normalize import (
     NormalizedRecord,
     check_default_country,
@@ -30,10 +39,14 @@ __all__ = [
     "FIELDS",
     "KEY_BYTES",
     "KINDS",
+    "KIND_CODES",
+    "KIND_NAMES",
     "PAIR_KINDS",
     "SIGNATURE_BYTES",
     "SPEC",
+    "FieldName",
     "InvalidValue",
+    "Kind",
     "NormalizedRecord",
     "SignedRecord",
     "canonical_message",

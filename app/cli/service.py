@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from app.settings import EMBEDDED_KEY_FILE, Settings, SettingsError
 from idcheck.cli.errors import CliError
+from schemas.vocabulary import Role
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that need them
     from datetime import datetime
@@ -205,7 +206,7 @@ async def _with_session(
     settings: Settings, work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]"
 ) -> T:
     from app.db import allow_long_statements, create_engine, create_sessionmaker
-    from app.services.keys import load_keyring
+    from app.services.key_versions import load_keyring
 
     engine = create_engine(settings)
     try:
@@ -234,17 +235,13 @@ def _run(work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]") -> T:
 
 @admin_group.command("create-org")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "holder", "buyer", "finance"]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 def create_org_command(name: str, role: str) -> None:
     """Create an organisation; prints its id."""
     from app.services.admin import create_org
 
     async def work(session: "AsyncSession", _: "KeyRing") -> str:
-        from app.audit import audit
-
-        org = await create_org(session, name.strip(), role)
-        await audit(session, None, "org.create", object_type="org", object_id=org.id)
-        return str(org.id)
+        return str((await create_org(session, None, name.strip(), role)).id)
 
     click.echo(_run(work))
 
@@ -257,10 +254,7 @@ def create_key_command(org: str, label: str | None) -> None:
     from app.services.admin import create_key, find_org
 
     async def work(session: "AsyncSession", keyring: "KeyRing") -> str:
-        from app.audit import audit
-
-        api_key, key = await create_key(session, keyring, await find_org(session, org), label)
-        await audit(session, None, "key.create", object_type="key", object_id=api_key.id)
+        _, key = await create_key(session, None, keyring, await find_org(session, org), label)
         return key
 
     click.echo(_run(work))
@@ -324,10 +318,8 @@ def purge_command() -> None:
 )
 def optout_command(path: Path) -> None:
     """Record objections in bulk; only their index values are kept."""
-    from app.audit import audit
+    from app.services.privacy import opt_out_bulk
     from idcheck.cli.csv_input import map_columns, open_csv
-    from matching import add_optouts, optout_values
-    from signatures import normalize_record
 
     source = open_csv(path)
     try:
@@ -336,22 +328,12 @@ def optout_command(path: Path) -> None:
             raise CliError(f"{path}: no email or phone column")
         wanted = {name: index for name, index in columns.fields.items()
                   if name in ("email", "phone", "country")}  # fmt: skip
-        rows = [(line, {name: row[i] for name, i in wanted.items()}) for line, row in source.rows()]
+        rows = [{name: row[i] for name, i in wanted.items()} for _, row in source.rows()]
     finally:
         source.close()
 
     async def work(session: "AsyncSession", keyring: "KeyRing") -> tuple[int, int]:
-        kept = skipped = 0
-        for _, row in rows:
-            fields = normalize_record(row).fields
-            values = optout_values(fields, keyring)
-            if values:
-                kept += 1
-                await add_optouts(session, None, values)
-            else:
-                skipped += 1
-        await audit(session, None, "optout.bulk", records=kept, skipped=skipped)
-        return kept, skipped
+        return await opt_out_bulk(session, keyring, rows)
 
     kept, skipped = _run(work)
     click.echo(f"{kept:,} objections recorded, {skipped:,} rows without a valid email or phone",
@@ -361,15 +343,10 @@ def optout_command(path: Path) -> None:
 @admin_group.command("rotate-signing-key")
 def rotate_command() -> None:
     """Make signing-key version n+1 current; prints it. Running servers see it within 30 s."""
-    from app.audit import audit
-    from app.services.keys import rotate
+    from app.services.key_versions import rotate
 
     async def work(session: "AsyncSession", _: "KeyRing") -> int:
-        version = (await rotate(session)).version
-        await audit(
-            session, None, "key_version.rotate", object_type="key_version", object_id=version
-        )
-        return version
+        return (await rotate(session, None)).version
 
     click.echo(_run(work))
 
@@ -378,14 +355,10 @@ def rotate_command() -> None:
 @click.argument("version", type=click.IntRange(1, 32767))
 def retire_command(version: int) -> None:
     """Retire a version that is not current and signs no live record."""
-    from app.audit import audit
-    from app.services.keys import retire
+    from app.services.key_versions import retire
 
     async def work(session: "AsyncSession", _: "KeyRing") -> None:
-        await retire(session, version)
-        await audit(
-            session, None, "key_version.retire", object_type="key_version", object_id=version
-        )
+        await retire(session, None, version)
 
     _run(work)
     click.echo(f"version {version} retired", err=True)

@@ -6,15 +6,23 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.audit import audit
-from app.auth import HolderPrincipal, Principal
-from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep, TransactionDep
-from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from app.handlers import detail
+from app.auth import HolderPrincipal
+from app.deps import (
+    KeyRingDep,
+    MetricsDep,
+    OpenSnapshot,
+    OwnedDataset,
+    OwnedSnapshot,
+    SessionDep,
+    SettingsDep,
+    TransactionDep,
+)
+from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, detail
 from app.metrics import Metrics
 from app.routes import AUTHENTICATED
 from app.services import auditlog, snapshots
 from app.services import datasets as service
+from app.services.principals import Principal
 from app.services.privacy import opt_out_signed
 from app.services.uploads import ingest, ndjson_records, parse_json_body, spool_records
 from app.session import RequestTransaction
@@ -51,7 +59,6 @@ async def create_dataset(
     dataset = await service.create_dataset(
         session, holder, body.name, body.legal_basis, body.retention_days
     )
-    await audit(session, holder, "dataset.create", dataset_id=dataset.id)
     return DatasetOut.model_validate(dataset, from_attributes=True)
 
 
@@ -65,10 +72,7 @@ async def list_datasets(holder: HolderPrincipal, session: SessionDep) -> Dataset
 
 
 @router.get("/{dataset_id}", operation_id="get_dataset")
-async def get_dataset(
-    dataset_id: UUID, holder: HolderPrincipal, session: SessionDep
-) -> DatasetDetail:
-    dataset = await service.owned_dataset(session, holder, dataset_id)
+async def get_dataset(dataset: OwnedDataset, session: SessionDep) -> DatasetDetail:
     counts = await service.counts(session, dataset)
     return DatasetDetail(
         id=dataset.id,
@@ -89,13 +93,10 @@ async def get_dataset(
     "/{dataset_id}", operation_id="delete_dataset", status_code=status.HTTP_204_NO_CONTENT
 )
 async def delete_dataset(
-    dataset_id: UUID, holder: HolderPrincipal, session: SessionDep
+    dataset: OwnedDataset, holder: HolderPrincipal, session: SessionDep
 ) -> Response:
     """Every signature of the dataset is gone."""
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    counts = await service.counts(session, dataset)
-    await service.remove_dataset(session, dataset)
-    await audit(session, holder, "dataset.delete", dataset_id=dataset_id, records=counts.records)
+    await service.remove_dataset(session, holder, dataset)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -161,16 +162,6 @@ async def _upload(
         spool.close()
     metrics.uploads.inc()
     metrics.signatures_stored.inc(signatures)
-    await audit(
-        session,
-        holder,
-        "records.upload" if snapshot_id is None else "snapshot.upload",
-        object_type="batch",
-        object_id=batch.id,
-        dataset_id=dataset.id,
-        records=batch.records,
-        signatures=signatures,
-    )
     return UploadResult(upserted=batch.records, batch_id=batch.id)
 
 
@@ -195,22 +186,15 @@ async def upload_records(
     "/{dataset_id}/snapshots", operation_id="open_snapshot", status_code=status.HTTP_201_CREATED
 )
 async def open_snapshot(
-    dataset_id: UUID, holder: HolderPrincipal, session: SessionDep
+    dataset: OwnedDataset, holder: HolderPrincipal, session: SessionDep
 ) -> SnapshotOut:
     """Open a replacement of the dataset: upload batches into it, then commit (or abort) it."""
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    snapshot = await snapshots.open_snapshot(session, dataset)
-    await audit(session, holder, "snapshot.open", object_type="snapshot", object_id=snapshot.id,
-                dataset_id=dataset.id)  # fmt: skip
+    snapshot = await snapshots.open_snapshot(session, holder, dataset)
     return SnapshotOut.model_validate(snapshot, from_attributes=True)
 
 
 @router.get("/{dataset_id}/snapshots/{snapshot_id}", operation_id="get_snapshot")
-async def get_snapshot(
-    dataset_id: UUID, snapshot_id: UUID, holder: HolderPrincipal, session: SessionDep
-) -> SnapshotOut:
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id)
+async def get_snapshot(snapshot: OwnedSnapshot) -> SnapshotOut:
     return SnapshotOut.model_validate(snapshot, from_attributes=True)
 
 
@@ -236,15 +220,11 @@ async def upload_snapshot_records(
 
 @router.post("/{dataset_id}/snapshots/{snapshot_id}/commit", operation_id="commit_snapshot")
 async def commit_snapshot(
-    dataset_id: UUID, snapshot_id: UUID, holder: HolderPrincipal, session: SessionDep
+    dataset: OwnedDataset, snapshot: OpenSnapshot, holder: HolderPrincipal, session: SessionDep
 ) -> SnapshotOut:
     """The snapshot replaces the dataset at once: verify sees the old data or the new, never a
     mix and never an empty dataset."""
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
-    await snapshots.commit_snapshot(session, dataset, snapshot)
-    await audit(session, holder, "snapshot.commit", object_type="snapshot", object_id=snapshot.id,
-                dataset_id=dataset.id, records=snapshot.records)  # fmt: skip
+    await snapshots.commit_snapshot(session, holder, dataset, snapshot)
     return SnapshotOut.model_validate(snapshot, from_attributes=True)
 
 
@@ -254,21 +234,17 @@ async def commit_snapshot(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 async def abort_snapshot(
-    dataset_id: UUID, snapshot_id: UUID, holder: HolderPrincipal, session: SessionDep
+    snapshot: OpenSnapshot, holder: HolderPrincipal, session: SessionDep
 ) -> Response:
     """Drop an open snapshot and everything uploaded into it."""
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    snapshot = await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
-    await snapshots.abort_snapshot(session, snapshot)
-    await audit(session, holder, "snapshot.abort", object_type="snapshot", object_id=snapshot.id,
-                dataset_id=dataset.id)  # fmt: skip
+    await snapshots.abort_snapshot(session, holder, snapshot)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{dataset_id}/records:delete", operation_id="delete_records")
 async def delete_records(
-    dataset_id: UUID,
     body: DeleteRecords,
+    dataset: OwnedDataset,
     holder: HolderPrincipal,
     session: SessionDep,
     keyring: KeyRingDep,
@@ -280,17 +256,7 @@ async def delete_records(
             f"at most {settings.max_delete_ids:,} external_ids a request",
             details=[detail(("external_ids",), "too many")],
         )
-    dataset = await service.owned_dataset(session, holder, dataset_id)
-    keys = [keyring.record_key(dataset.id, external_id) for external_id in body.external_ids]
-    deleted = await service.erase_records(session, dataset, keys)
-    await audit(
-        session,
-        holder,
-        "records.delete",
-        dataset_id=dataset.id,
-        requested=len(body.external_ids),
-        deleted=deleted,
-    )
+    deleted = await service.erase_records(session, holder, keyring, dataset, body.external_ids)
     return DeleteResult(deleted=deleted)
 
 
@@ -310,8 +276,7 @@ async def forward_optouts(
         (record.key_version, record.signatures.model_dump(exclude_none=True))
         for record in body.records
     ]
-    values = await opt_out_signed(session, keyring, holder.org_id, records)
-    await audit(session, holder, "optout.forward", records=len(records), index_values=values)
+    await opt_out_signed(session, holder, keyring, records)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,18 +5,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.auth import ClientPrincipal, Principal, require
+from app.auth import ClientPrincipal, require
 from app.deps import SessionDep
 from app.routes import AUTHENTICATED
+from app.services.principals import Principal
 from app.services.usage import GROUP_BY_PATTERN, parse_group_by, to_csv, usage_rows
 from app.transaction import TransactionalRoute
 from schemas.common import IsoDate
 from schemas.usage import UsageReport, UsageRow
+from schemas.vocabulary import Role
 
 router = APIRouter(
     prefix="/v1", tags=["usage"], route_class=TransactionalRoute, responses=AUTHENTICATED
 )
-FinancePrincipal = Annotated[Principal, require("finance", "admin")]
+FinancePrincipal = Annotated[Principal, require(Role.FINANCE, Role.ADMIN)]
 
 _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}, "text/csv": {}}}}
 
@@ -94,6 +96,8 @@ async def my_usage(
 
     Grouped by day or month, or not at all."""
     groups = parse_group_by(group_by)
-    scope = {"buyer_id": caller.org_id} if caller.role == "buyer" else {"holder_id": caller.org_id}
+    scope = (
+        {"buyer_id": caller.org_id} if caller.role == Role.BUYER else {"holder_id": caller.org_id}
+    )
     rows = await usage_rows(session, start or _this_month(), end or _next_month(), groups, **scope)
     return _answer(request, rows, groups, format)

@@ -8,14 +8,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import BuyerPrincipal
 from app.deps import KeyRingDep, MetricsDep, SettingsDep, TransactionDep
-from app.errors import InvalidInput
-from app.handlers import detail, unknown_versions
+from app.errors import InvalidInput, detail, unknown_versions
 from app.metrics import Metrics
 from app.routes import AUTHENTICATED
 from app.services.verify import verify
 from app.transaction import TransactionalRoute
-from matching import Usage, Verdict, probe_raw, probe_signed
-from schemas.datasets import Kind
+from matching import Judgement, Usage, probe_raw, probe_signed
 from schemas.verify import (
     Check,
     Result,
@@ -24,6 +22,8 @@ from schemas.verify import (
     VerifyRequest,
     VerifyResponse,
 )
+from schemas.vocabulary import Endpoint
+from signatures.kinds import Kind
 
 router = APIRouter(
     prefix="/v1", tags=["buyers"], route_class=TransactionalRoute, responses=AUTHENTICATED
@@ -41,7 +41,7 @@ def _check_count(count: int, limit: int) -> None:
 
 
 def _answer(
-    refs: list[str | None], verdicts: list[Verdict], usage: Usage, endpoint: str, metrics: Metrics
+    refs: list[str | None], verdicts: list[Judgement], usage: Usage, endpoint: str, metrics: Metrics
 ) -> VerifyResponse:
     metrics.verify_requests.labels(endpoint=endpoint).inc()
     metrics.verified_records.labels(endpoint=endpoint).inc(usage.records)
@@ -87,8 +87,8 @@ async def verify_raw(
     probes = await run_in_threadpool(probe_raw, records, keyring, default_country)
     del records
     session = await transaction.session()  # the work begins once the records are normalised
-    verdicts, usage = await verify(session, buyer, "raw", body.purpose, probes)
-    return _answer([r.ref for r in body.records], verdicts, usage, "raw", metrics)
+    verdicts, usage = await verify(session, buyer, Endpoint.RAW, body.purpose, probes)
+    return _answer([r.ref for r in body.records], verdicts, usage, Endpoint.RAW, metrics)
 
 
 @router.post("/verify/signed", operation_id="verify_signed")
@@ -109,5 +109,5 @@ async def verify_signed(
         ((r.key_version, cast(Mapping[str, str], r.signatures)) for r in body.records), keyring
     )
     session = await transaction.session()
-    verdicts, usage = await verify(session, buyer, "signed", body.purpose, probes)
-    return _answer([r.ref for r in body.records], verdicts, usage, "signed", metrics)
+    verdicts, usage = await verify(session, buyer, Endpoint.SIGNED, body.purpose, probes)
+    return _answer([r.ref for r in body.records], verdicts, usage, Endpoint.SIGNED, metrics)

@@ -6,19 +6,22 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import make_key
 from app.errors import Conflict, NotFound
-from app.metering import count_month, month_of
 from app.models import ApiKey, Org
+from app.services.audit import audit
+from app.services.metering import count_month, month_of
+from app.services.principals import Principal, make_key
 from matching import KeyRing
+from schemas.vocabulary import AuditAction, Role
 
 
-async def create_org(session: AsyncSession, name: str, role: str) -> Org:
+async def create_org(session: AsyncSession, actor: Principal | None, name: str, role: str) -> Org:
     if await session.scalar(sa.select(Org.id).where(Org.name == name)) is not None:
         raise Conflict("an organisation of this name exists already")
     org = Org(name=name, role=role)
     session.add(org)
     await session.flush()
+    await audit(session, actor, AuditAction.ORG_CREATE, object_type="org", object_id=org.id)
     return org
 
 
@@ -45,13 +48,14 @@ async def find_org(session: AsyncSession, name_or_id: str) -> Org:
 
 
 async def create_key(
-    session: AsyncSession, keyring: KeyRing, org: Org, label: str | None
+    session: AsyncSession, actor: Principal | None, keyring: KeyRing, org: Org, label: str | None
 ) -> tuple[ApiKey, str]:
     """A new key for ``org``; the key itself is returned once and never stored."""
     new = make_key(org.role, keyring)
     api_key = ApiKey(org_id=org.id, prefix=new.prefix, hash=new.hash, label=label)
     session.add(api_key)
     await session.flush()
+    await audit(session, actor, AuditAction.KEY_CREATE, object_type="key", object_id=api_key.id)
     return api_key, new.key
 
 
@@ -60,22 +64,34 @@ async def list_keys(session: AsyncSession, org: Org) -> list[ApiKey]:
     return list(await session.scalars(query))
 
 
-async def revoke_key(session: AsyncSession, key_id: UUID) -> None:
+async def revoke_key(session: AsyncSession, actor: Principal | None, key_id: UUID) -> None:
+    """The key stops working at once; never the actor's own (so that no admin locks everyone out
+    by mistake: another admin key, or `idcheck admin` on the server, can)."""
+    if actor is not None and key_id == actor.key_id:
+        raise Conflict("this is the key making the request: revoke it with another admin key")
     api_key = await session.get(ApiKey, key_id)
     if api_key is None:
         raise NotFound("no such key")
     if api_key.revoked_at is None:
         api_key.revoked_at = datetime.now(UTC)
         await session.flush()
+    await audit(session, actor, AuditAction.KEY_REVOKE, object_type="key", object_id=key_id)
 
 
-async def set_quota(session: AsyncSession, org_id: UUID, monthly_records: int | None) -> Org:
+async def set_quota(
+    session: AsyncSession, actor: Principal | None, org_id: UUID, monthly_records: int | None
+) -> Org:
+    """A buyer's monthly billable records (None lifts it); a request past it gets 429, unbilled."""
     org = await get_org(session, org_id)
-    if org.role != "buyer":
+    if org.role != Role.BUYER:
         # The request is well formed; the organisation is what it conflicts with.
         raise Conflict("quotas apply to buyer organisations: this one is not a buyer")
     org.monthly_quota = monthly_records
     await session.flush()  # the row lock: verifies in flight finish first, new ones wait
     if monthly_records is not None:
         await count_month(session, org.id, month_of(datetime.now(UTC)), reset=True)
+        await audit(session, actor, AuditAction.QUOTA_SET, object_type="org", object_id=org_id,
+                    monthly_records=monthly_records)  # fmt: skip
+    else:
+        await audit(session, actor, AuditAction.QUOTA_LIFT, object_type="org", object_id=org_id)
     return org

@@ -1,14 +1,17 @@
 """Holders' datasets: each belongs to one organisation; another's is "not found"."""
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.errors import Conflict, NotFound
 from app.models import Batch, Dataset
-from matching import DatasetCounts, dataset_counts, delete_dataset, delete_records
+from app.services.audit import audit
+from app.services.principals import Principal
+from matching import DatasetCounts, KeyRing, dataset_counts, delete_dataset, delete_records
+from schemas.vocabulary import AuditAction
 
 
 async def create_dataset(
@@ -24,6 +27,7 @@ async def create_dataset(
     )
     session.add(dataset)
     await session.flush()
+    await audit(session, owner, AuditAction.DATASET_CREATE, dataset_id=dataset.id)
     return dataset
 
 
@@ -47,13 +51,26 @@ async def counts(session: AsyncSession, dataset: Dataset) -> DatasetCounts:
     return await dataset_counts(session, dataset.id)
 
 
-async def remove_dataset(session: AsyncSession, dataset: Dataset) -> None:
+async def remove_dataset(session: AsyncSession, owner: Principal, dataset: Dataset) -> None:
     """Every signature of the dataset goes, then the dataset and its batches."""
+    records = (await dataset_counts(session, dataset.id)).records
+    await audit(session, owner, AuditAction.DATASET_DELETE, dataset_id=dataset.id, records=records)
     await delete_dataset(session, dataset.id)
     await session.execute(sa.delete(Batch).where(Batch.dataset_id == dataset.id))
     await session.delete(dataset)
     await session.flush()
 
 
-async def erase_records(session: AsyncSession, dataset: Dataset, keys: list[bytes]) -> int:
-    return await delete_records(session, dataset.id, keys)
+async def erase_records(
+    session: AsyncSession,
+    owner: Principal,
+    keyring: KeyRing,
+    dataset: Dataset,
+    external_ids: Sequence[str],
+) -> int:
+    """Erasure: these records stop matching at once; returns how many there were."""
+    keys = [keyring.record_key(dataset.id, external_id) for external_id in external_ids]
+    deleted = await delete_records(session, dataset.id, keys)
+    await audit(session, owner, AuditAction.RECORDS_DELETE, dataset_id=dataset.id,
+                requested=len(external_ids), deleted=deleted)  # fmt: skip
+    return deleted

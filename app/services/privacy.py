@@ -1,28 +1,31 @@
 """Privacy lifecycle: objections (opt-outs) and retention purges."""
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import audit
-from app.errors import InvalidInput
-from app.handlers import detail, unknown_versions
+from app.errors import InvalidInput, detail, unknown_versions
 from app.models import Dataset
+from app.services.audit import audit
+from app.services.principals import Principal
 from matching import KeyRing, add_optouts, optout_values, purge_expired
+from schemas.vocabulary import AuditAction
 from signatures import normalize_record
 
 
 async def opt_out_raw(
     session: AsyncSession,
+    actor: Principal | None,
     keyring: KeyRing,
-    org_id: UUID | None,
     email: str | None,
     phone: str | None,
     country: str | None,
 ) -> int:
-    """Normalise by the spec, keep index values of every live key version; raw values go."""
+    """A person's objection: normalised by the spec, kept as index values of every live key
+    version (the raw values go); from now on no check on that email or phone matches."""
     normalized = normalize_record({"email": email, "phone": phone, "country": country})
     if "email" not in normalized.fields and "phone" not in normalized.fields:
         fields = [name for name in ("email", "phone") if name in normalized.invalid]
@@ -30,15 +33,39 @@ async def opt_out_raw(
             "an opt-out needs a valid email or phone",
             details=[detail((field,), "invalid") for field in fields or ["email"]],
         )
-    return await add_optouts(session, org_id, optout_values(normalized.fields, keyring))
+    values = await add_optouts(session, _org(actor), optout_values(normalized.fields, keyring))
+    await audit(session, actor, AuditAction.OPTOUT_ADD, index_values=values)
+    return values
+
+
+async def opt_out_bulk(
+    session: AsyncSession, keyring: KeyRing, rows: Iterable[Mapping[str, str | None]]
+) -> tuple[int, int]:
+    """Objections from a file (`idcheck admin optout`): the rows with a valid email or phone are
+    kept, the others counted; returns (kept, skipped)."""
+    kept = skipped = 0
+    for row in rows:
+        values = optout_values(normalize_record(row).fields, keyring)
+        if values:
+            kept += 1
+            await add_optouts(session, None, values)
+        else:
+            skipped += 1
+    await audit(session, None, AuditAction.OPTOUT_BULK, records=kept, skipped=skipped)
+    return kept, skipped
+
+
+def _org(actor: Principal | None) -> UUID | None:
+    return actor.org_id if actor is not None else None
 
 
 async def opt_out_signed(
     session: AsyncSession,
+    holder: Principal,
     keyring: KeyRing,
-    org_id: UUID,
     records: list[tuple[int, dict[str, str]]],
 ) -> int:
+    """Objections a holder received, as signatures computed locally: they reach every holder."""
     unknown = unknown_versions(keyring, (version for version, _ in records))
     empty = [
         detail(("records", index, "signatures"), "an email or a phone signature")
@@ -52,7 +79,11 @@ async def opt_out_signed(
         for version, signatures in records
         for kind, signature in signatures.items()
     ]
-    return await add_optouts(session, org_id, values)
+    kept = await add_optouts(session, holder.org_id, values)
+    await audit(
+        session, holder, AuditAction.OPTOUT_FORWARD, records=len(records), index_values=kept
+    )
+    return kept
 
 
 async def purge(session: AsyncSession) -> dict[UUID, int]:
@@ -65,5 +96,5 @@ async def purge(session: AsyncSession) -> dict[UUID, int]:
             .where(Dataset.id == dataset_id)
             .values(purged_records=Dataset.purged_records + count, last_purge_at=now)
         )
-        await audit(session, None, "records.purge", dataset_id=dataset_id, purged=count)
+        await audit(session, None, AuditAction.RECORDS_PURGE, dataset_id=dataset_id, purged=count)
     return purged

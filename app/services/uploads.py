@@ -18,10 +18,10 @@ from uuid import UUID
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
-from app.errors import BadRequest, InvalidInput
-from app.handlers import detail, validation_details
+from app.errors import InvalidInput, InvalidJson, detail, validation_details
 from app.models import Batch, Dataset
+from app.services.audit import audit
+from app.services.principals import Principal
 from matching import (
     LARGE_CHANGE,
     Destination,
@@ -34,6 +34,7 @@ from matching import (
 from matching.bulk import BulkLoad
 from matching.index import CHUNK
 from schemas.datasets import UploadBody, UploadRecord
+from schemas.vocabulary import AuditAction
 from signatures.dates import today
 
 MAX_DETAILS: Final = 100
@@ -51,7 +52,7 @@ def parse_json_body(raw: bytes) -> list[UploadRecord]:
     except ValidationError as error:
         errors = error.errors(**_ERROR_OPTIONS)
         if any(e["type"] == "json_invalid" for e in errors):
-            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+            raise InvalidJson() from None
         raise InvalidInput(
             "the batch is not valid; nothing was written",
             details=validation_details(errors[:MAX_DETAILS]),
@@ -286,4 +287,15 @@ async def ingest(
     await session.flush()
     if writer.signatures >= LARGE_CHANGE:  # the planner must see the table grow (statistics.py)
         await analyze(session, "signature_index" if snapshot_id is None else "snapshot_index")
+    action = AuditAction.RECORDS_UPLOAD if snapshot_id is None else AuditAction.SNAPSHOT_UPLOAD
+    await audit(
+        session,
+        uploader,
+        action,
+        object_type="batch",
+        object_id=batch.id,
+        dataset_id=dataset.id,
+        records=batch.records,
+        signatures=writer.signatures,
+    )
     return batch, writer.signatures

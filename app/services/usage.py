@@ -32,7 +32,7 @@ MEASURES: Final = ("requests", "records", "billable_records", "matched_records")
 
 
 #: What group_by may hold: names from GROUPS, comma-separated (the routes' schema says the same).
-GROUP_BY_PATTERN: Final = r"^(buyer|holder|day|month)(,(buyer|holder|day|month))*$"
+GROUP_BY_PATTERN: Final = rf"^({'|'.join(GROUPS)})(,({'|'.join(GROUPS)}))*$"
 
 
 def parse_group_by(text: str | None) -> list[str]:

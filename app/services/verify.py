@@ -7,20 +7,21 @@ from datetime import UTC, datetime
 import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import audit
-from app.auth import Principal
 from app.errors import StoreUnavailable
-from app.metering import charge, record_usage
-from matching import Probe, Usage, Verdict, judge, lookup, probe_values, tally
+from app.services.audit import audit
+from app.services.metering import charge, record_usage
+from app.services.principals import Principal
+from matching import Judgement, Probe, Usage, judge, lookup, probe_values, tally
+from schemas.vocabulary import AuditAction, Endpoint
 
 
 async def verify(
     session: AsyncSession,
     buyer: Principal,
-    endpoint: str,
+    endpoint: Endpoint,
     purpose: str,
     probes: list[Probe],
-) -> tuple[list[Verdict], Usage]:
+) -> tuple[list[Judgement], Usage]:
     now = datetime.now(UTC)
     billable = sum(1 for probe in probes if probe.values)
     try:
@@ -32,7 +33,7 @@ async def verify(
         await audit(
             session,
             buyer,
-            f"verify.{endpoint}",
+            AuditAction(f"verify.{endpoint}"),
             event_id=event.id,
             records=usage.records,
             billable_records=usage.billable_records,

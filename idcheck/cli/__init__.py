@@ -1,5 +1,2 @@
-"""The `idcheck` command: what a holder or a buyer runs on its own machine."""
-
-from idcheck.cli.main import main
-
-__all__ = ["main"]
+"""The `idcheck` command: what a holder or a buyer runs on its own machine (entry point:
+:func:`idcheck.cli.main.main`)."""

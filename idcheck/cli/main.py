@@ -55,9 +55,7 @@ def _server_commands() -> list[click.Command]:
     return SERVER_COMMANDS
 
 
-for command in _server_commands():
-    cli.add_command(command)
-
-
 def main() -> None:
+    for command in _server_commands():
+        cli.add_command(command)
     cli(prog_name="idcheck")

@@ -19,6 +19,7 @@ import click
 
 from idcheck.cli.errors import CliError
 from idcheck.client import DEFAULT_URL, APIError, AsyncClient, Client, IdcheckError, RetryEvent
+from schemas.vocabulary import Role
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -142,9 +143,9 @@ def login_command(url: str, profile: str) -> None:
     key = key.strip()
     role = key.split("_")[1] if key.count("_") >= 2 and key.startswith("idc_") else ""
     with api_errors(), Client(url, key, on_retry=_say_retry) as client:
-        if role in ("holder", "buyer"):
+        if role in (Role.HOLDER, Role.BUYER):
             client.get_signing_key()
-        elif role in ("finance", "admin"):
+        elif role in (Role.FINANCE, Role.ADMIN):
             client.get_usage()
         else:
             raise CliError("that is not an idcheck API key (they start with idc_<role>_)")

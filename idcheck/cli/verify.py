@@ -26,6 +26,7 @@ from idcheck.cli.remote import Remote, api_errors, remote_options, resolve
 from idcheck.cli.sign import parse_mappings, progress_bar
 from idcheck.client import IdcheckError
 from schemas.verify import Check, Result, VerifyResponse
+from schemas.vocabulary import Verdict
 from signatures import FIELDS, KINDS, check_default_country, normalize_record, sign_fields
 
 MAX_VALUE = 256  # API.md: a raw value is at most 256 characters
@@ -110,9 +111,7 @@ async def _run(
     concurrency: int,
     on_batch: Any,
 ) -> VerifySummary:
-    summary = VerifySummary(
-        verdicts=dict.fromkeys(["verified", "partial", "unverified", "invalid"], 0)
-    )
+    summary = VerifySummary(verdicts=dict.fromkeys(list(Verdict), 0))
     writer = csv.writer(out)
     writer.writerow([*header, *COLUMNS])
     async with remote.async_client(max_connections=concurrency) as client:

@@ -3,7 +3,7 @@
     IdcheckError
     ├── TransportError            the server could not be reached, or the answer was lost,
     │                             and the retries ran out
-    └── APIError                  the server answered with an error (API.md's shape)
+    └── APIError                  the server answered with an error (docs/api.md's shape)
         ├── BadRequest              400  (ApiKeyInQuery: 400 api_key_in_query)
         ├── AuthenticationError     401  unknown, revoked or malformed API key
         ├── PermissionDenied        403  the key's role may not do this
@@ -25,6 +25,8 @@ from the Retry-After header, or None).
 """
 
 from typing import Any
+
+from schemas.vocabulary import ErrorCode
 
 
 class IdcheckError(Exception):
@@ -125,13 +127,13 @@ class ServerError(APIError):
 
 
 _BY_CODE: dict[str, type[APIError]] = {
-    "api_key_in_query": ApiKeyInQuery,
-    "idempotency_key_in_flight": IdempotencyKeyInFlight,
-    "busy": Busy,
-    "idempotency_key_reused": IdempotencyKeyReused,
-    "rate_limited": RateLimited,
-    "quota_exceeded": QuotaExceeded,
-    "store_unavailable": StoreUnavailable,
+    ErrorCode.API_KEY_IN_QUERY: ApiKeyInQuery,
+    ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: IdempotencyKeyInFlight,
+    ErrorCode.BUSY: Busy,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
+    ErrorCode.RATE_LIMITED: RateLimited,
+    ErrorCode.QUOTA_EXCEEDED: QuotaExceeded,
+    ErrorCode.STORE_UNAVAILABLE: StoreUnavailable,
 }
 _BY_STATUS: dict[int, type[APIError]] = {
     kind.status: kind

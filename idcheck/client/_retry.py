@@ -16,8 +16,10 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from schemas.vocabulary import ErrorCode
+
 RETRIED_STATUSES = frozenset({408, 429, 503})
-RETRIED_CODES = frozenset({"idempotency_key_in_flight", "busy"})
+RETRIED_CODES = frozenset({ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT, ErrorCode.BUSY})
 
 
 @dataclass(frozen=True)
@@ -63,4 +65,4 @@ def retry_after(response: httpx.Response) -> float | None:
 def retried(response: httpx.Response, code: str) -> bool:
     if code in RETRIED_CODES:
         return True
-    return response.status_code in RETRIED_STATUSES and code != "quota_exceeded"
+    return response.status_code in RETRIED_STATUSES and code != ErrorCode.QUOTA_EXCEEDED

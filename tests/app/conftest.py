@@ -63,8 +63,8 @@ class Caller:
 async def bootstrap_admin(app: FastAPI, name: str = "root") -> Caller:
     """What `idcheck admin create-org/create-key` do, on the app's own database."""
     async with app.state.sessionmaker() as session:
-        org = await create_org(session, name, "admin")
-        _, key = await create_key(session, app.state.keyring, org, "tests")
+        org = await create_org(session, None, name, "admin")
+        _, key = await create_key(session, None, app.state.keyring, org, "tests")
         await session.commit()
     return Caller(str(org.id), key)
 

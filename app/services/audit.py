@@ -8,14 +8,15 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.models import AuditEvent
+from app.services.principals import Principal
+from schemas.vocabulary import AuditAction
 
 
 async def audit(
     session: AsyncSession,
     actor: Principal | None,
-    action: str,
+    action: AuditAction,
     *,
     object_type: str | None = None,
     object_id: UUID | int | str | None = None,

@@ -7,7 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.errors import Conflict, NotFound
 from app.models import Dataset, KeyVersion, Org
+from app.services.audit import audit
+from app.services.principals import Principal
 from matching import KeyRing, signature_index
+from schemas.vocabulary import AuditAction
 
 
 async def load_keyring(engine: AsyncEngine, master: bytes) -> KeyRing:
@@ -24,12 +27,14 @@ async def load_keyring(engine: AsyncEngine, master: bytes) -> KeyRing:
     return KeyRing(master=master, versions=versions, current=versions[-1])
 
 
-async def rotate(session: AsyncSession) -> KeyVersion:
+async def rotate(session: AsyncSession, actor: Principal | None) -> KeyVersion:
     """Version n+1 becomes current; older versions keep matching until retired."""
     latest = await session.scalar(sa.select(sa.func.max(KeyVersion.version)))
     version = KeyVersion(version=(latest or 0) + 1)
     session.add(version)
     await session.flush()
+    await audit(session, actor, AuditAction.KEY_VERSION_ROTATE, object_type="key_version",
+                object_id=version.version)  # fmt: skip
     return version
 
 
@@ -68,7 +73,7 @@ async def report(session: AsyncSession) -> list[dict[str, object]]:
     ]
 
 
-async def retire(session: AsyncSession, version: int) -> None:
+async def retire(session: AsyncSession, actor: Principal | None, version: int) -> None:
     """A version that is not current and holds no live record stops being accepted or used."""
     found = await session.get(KeyVersion, version)
     if found is None or found.retired_at is not None:
@@ -90,3 +95,5 @@ async def retire(session: AsyncSession, version: int) -> None:
         raise Conflict(f"version {version} still signs {records:,} live signatures: re-sign first")
     found.retired_at = datetime.now(UTC)
     await session.flush()
+    await audit(session, actor, AuditAction.KEY_VERSION_RETIRE, object_type="key_version",
+                object_id=version)  # fmt: skip

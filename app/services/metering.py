@@ -17,11 +17,12 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import Principal
 from app.errors import TooManyRequests
 from app.models import Org, UsageCredit, UsageEvent, UsageMonth
+from app.services.principals import Principal
 from matching import Usage
 from matching.base import insert_or_skip
+from schemas.vocabulary import ErrorCode
 
 
 def month_of(moment: datetime) -> str:
@@ -83,7 +84,7 @@ async def charge(session: AsyncSession, buyer: Principal, billable: int, now: da
         raise TooManyRequests(
             f"this request's {billable:,} billable records would pass the monthly quota of "
             f"{quota:,}: nothing was answered or billed",
-            code="quota_exceeded",
+            code=ErrorCode.QUOTA_EXCEEDED,
             headers={"Retry-After": str(seconds_to_next_month(now))},
         )
 

@@ -1,0 +1,67 @@
+"""API keys and who holds them: keys made, stored as keyed hashes, found in constant time."""
+
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Final
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Unauthenticated
+from app.models import ApiKey, Org
+from matching import KeyRing
+from schemas.vocabulary import Role
+
+KEY_PATTERN: Final = re.compile(rf"idc_({'|'.join(Role)})_([0-9a-f]{{40}})")
+_PREFIX_CHARS: Final = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an organisation, its role, and the key it used."""
+
+    org_id: UUID
+    org_name: str
+    role: str
+    key_id: UUID
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: str
+    prefix: str
+    hash: bytes
+
+
+def make_key(role: str, keyring: KeyRing) -> NewKey:
+    """``idc_<role>_`` then 160 random bits in hex; only the keyed hash is stored."""
+    key = f"idc_{role}_{secrets.token_hex(20)}"
+    return NewKey(key=key, prefix=key_prefix(key), hash=keyring.api_key_hash(key))
+
+
+def key_prefix(key: str) -> str:
+    role_end = key.index("_", len("idc_")) + 1
+    return key[: role_end + _PREFIX_CHARS]
+
+
+async def find_principal(session: AsyncSession, keyring: KeyRing, token: str) -> Principal:
+    if not KEY_PATTERN.fullmatch(token):
+        raise Unauthenticated()
+    row = (
+        await session.execute(
+            sa.select(ApiKey.id, ApiKey.hash, Org.id, Org.name, Org.role)
+            .join(Org, Org.id == ApiKey.org_id)
+            .where(ApiKey.prefix == key_prefix(token), ApiKey.revoked_at.is_(None))
+        )
+    ).one_or_none()
+    presented = keyring.api_key_hash(token)
+    stored = row[1] if row is not None else bytes(len(presented))
+    if not hmac.compare_digest(presented, stored) or row is None:
+        raise Unauthenticated()
+    key_id, _, org_id, org_name, role = row
+    if not token.startswith(f"idc_{role}_"):
+        raise Unauthenticated()
+    return Principal(org_id=org_id, org_name=org_name, role=role, key_id=key_id)

@@ -1,0 +1,89 @@
+"""The closed sets of the API, each defined once: the server, the schemas, the SDK and the CLI all
+use these (a test fails when a copy drifts). Their values are wire strings, and some are stored
+(roles, snapshot states, audit actions): add members, never rename one.
+
+The kinds of signature and the fields of a record are the spec's (:mod:`signatures.kinds`)."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What an API key may do; a key's role is its organisation's."""
+
+    ADMIN = "admin"
+    HOLDER = "holder"
+    BUYER = "buyer"
+    FINANCE = "finance"
+
+
+class Verdict(StrEnum):
+    """A verify result's summary of its checks."""
+
+    VERIFIED = "verified"
+    PARTIAL = "partial"
+    UNVERIFIED = "unverified"
+    INVALID = "invalid"
+
+
+class Endpoint(StrEnum):
+    """The two verify endpoints: the server signs raw values, or the client sent signatures."""
+
+    RAW = "raw"
+    SIGNED = "signed"
+
+
+class SnapshotState(StrEnum):
+    OPEN = "open"
+    COMMITTED = "committed"
+    ABORTED = "aborted"
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records."""
+
+    ORG_CREATE = "org.create"
+    KEY_CREATE = "key.create"
+    KEY_REVOKE = "key.revoke"
+    QUOTA_SET = "quota.set"
+    QUOTA_LIFT = "quota.lift"
+    KEY_VERSION_ROTATE = "key_version.rotate"
+    KEY_VERSION_RETIRE = "key_version.retire"
+    DATASET_CREATE = "dataset.create"
+    DATASET_DELETE = "dataset.delete"
+    RECORDS_UPLOAD = "records.upload"
+    RECORDS_DELETE = "records.delete"
+    RECORDS_PURGE = "records.purge"
+    SNAPSHOT_OPEN = "snapshot.open"
+    SNAPSHOT_UPLOAD = "snapshot.upload"
+    SNAPSHOT_COMMIT = "snapshot.commit"
+    SNAPSHOT_ABORT = "snapshot.abort"
+    OPTOUT_ADD = "optout.add"
+    OPTOUT_BULK = "optout.bulk"
+    OPTOUT_FORWARD = "optout.forward"
+    VERIFY_RAW = "verify.raw"
+    VERIFY_SIGNED = "verify.signed"
+
+
+class ErrorCode(StrEnum):
+    """``error.code`` of every error answer (docs/api.md lists each with its status and cause)."""
+
+    BAD_REQUEST = "bad_request"
+    INVALID_JSON = "invalid_json"
+    API_KEY_IN_QUERY = "api_key_in_query"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    REQUEST_TIMEOUT = "request_timeout"
+    CONFLICT = "conflict"
+    SNAPSHOT_OPEN = "snapshot_open"
+    BUSY = "busy"
+    IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    INVALID_INPUT = "invalid_input"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    RATE_LIMITED = "rate_limited"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    INTERNAL_ERROR = "internal_error"
+    STORE_UNAVAILABLE = "store_unavailable"
