@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 
 from app.errors import StoreUnavailable
 from app.settings import Settings
+from matching import on_postgresql
 
 _WRITES: Final = "idcheck_writes"
 #: How long a SQLite writer waits for the write lock (its busy timeout, and the worker's queue).
@@ -93,7 +94,7 @@ def create_sessionmaker(
 
 async def allow_long_statements(session: AsyncSession, settings: Settings) -> None:
     """For the rest of this transaction, statements may run upload_statement_timeout (PG only)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         milliseconds = _milliseconds(settings.upload_statement_timeout)
         await session.execute(sa.text(f"SET LOCAL statement_timeout = {milliseconds}"))
 

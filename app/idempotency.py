@@ -24,7 +24,7 @@ from app.auth import authenticate
 from app.errors import Conflict, InvalidInput
 from app.models import IdempotencyRecord
 from app.services.principals import Principal
-from matching import KeyRing
+from matching import KeyRing, on_postgresql
 from schemas.vocabulary import ErrorCode
 
 HEADER: Final = "idempotency-key"
@@ -79,7 +79,7 @@ class Idempotency:
         self, session: AsyncSession, request: Request, keyring: KeyRing, ttl: timedelta
     ) -> Response | None:
         """The stored answer to replay, or None when this key is new; 409 or 422 as API.md says."""
-        if session.get_bind().dialect.name == "postgresql":
+        if on_postgresql(session):
             lock = int.from_bytes(hashlib.blake2b(self._context(), digest_size=8).digest(), "big")
             lock -= 1 << 63  # a signed bigint
             taken = await session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(lock)))

@@ -3,7 +3,7 @@
 The only package that knows the signature tables. Depends on `signatures`, never on `app`.
 """
 
-from matching.base import Base, UtcDateTime
+from matching.base import Base, UtcDateTime, on_postgresql
 from matching.index import (
     DatasetCounts,
     Destination,
@@ -56,6 +56,7 @@ __all__ = [
     "judge",
     "keys_in_batch",
     "lookup",
+    "on_postgresql",
     "optout_values",
     "probe_raw",
     "probe_signed",

@@ -40,7 +40,12 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def on_postgresql(session: AsyncSession) -> bool:
+    """Whether the session talks to PostgreSQL (else SQLite): the one place the backend is asked."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def insert_or_skip(session: AsyncSession, table: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, in the session's dialect (SQLite or PostgreSQL)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if on_postgresql(session) else sqlite
     return dialect.insert(table).on_conflict_do_nothing()

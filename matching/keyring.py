@@ -6,17 +6,11 @@ from typing import Final
 from uuid import UUID
 
 import blake3
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from signatures import SIGNATURE_BYTES, derive_pepper, derive_signing_key
+from signatures import SIGNATURE_BYTES, derive_key, derive_pepper, derive_signing_key
 
 INDEX_BYTES: Final = 16
-
-
-def _derive(master: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
 @dataclass
@@ -37,9 +31,9 @@ class KeyRing:
             self._signing[version] = derive_signing_key(self.master, version)
             self._peppers[version] = blake3.blake3(key=derive_pepper(self.master, version))
         # Not tied to a key version: a record keeps its key when its holder re-signs it.
-        self._record_key = _derive(self.master, b"idcheck record key")
-        self._api_key_secret = _derive(self.master, b"idcheck api key hash")
-        self._sealing = AESGCM(_derive(self.master, b"idcheck sealed responses"))
+        self._record_key = derive_key(self.master, "idcheck record key")
+        self._api_key_secret = derive_key(self.master, "idcheck api key hash")
+        self._sealing = AESGCM(derive_key(self.master, "idcheck sealed responses"))
 
     def knows(self, version: int) -> bool:
         return version in self._signing

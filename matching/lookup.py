@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from matching.base import on_postgresql
 from matching.index import chunks
 from matching.tables import optouts, signature_index
 from signatures import CONTACT_KINDS, KIND_CODES
@@ -44,7 +45,7 @@ async def lookup(session: AsyncSession, values: Iterable[bytes], today: date) ->
     table = signature_index
     hits: Hits = {}
     wanted = sorted(set(values))
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         # One round trip whatever the batch: value = ANY($1::bytea[]), one bound array.
         batches: list[sa.ColumnElement[bool]] = [
             table.c.value == sa.any_(sa.bindparam("values", wanted, type_=ARRAY(BYTEA)))

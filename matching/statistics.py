@@ -15,6 +15,8 @@ upload commits.
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from matching.base import on_postgresql
+
 TABLES = ("signature_index", "snapshot_index")
 STALE_FRACTION = 0.1  # autovacuum's own default (autovacuum_analyze_scale_factor)
 MIN_CHANGES = 10_000  # below this, any plan is fast
@@ -24,13 +26,13 @@ LARGE_CHANGE = 100_000  # signatures: an upload this large analyses the table be
 async def analyze(session: AsyncSession, table: str = "signature_index") -> None:
     if table not in TABLES:
         raise ValueError(f"not a signature table: {table}")
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         await session.execute(sa.text(f"ANALYZE {table}"))
 
 
 async def refresh_statistics(session: AsyncSession) -> list[str]:
     """Analyse the signature tables that changed by a tenth since their last analysis."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql(session):
         return []  # SQLite's planner takes the index for these lookups without statistics
     rows = await session.execute(
         sa.text(

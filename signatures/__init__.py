@@ -5,7 +5,7 @@ what the server uses to sign raw records in memory. One implementation, no drift
 """
 
 from signatures.errors import InvalidValue
-from signatures.keys import KEY_BYTES, derive_pepper, derive_signing_key
+from signatures.keys import KEY_BYTES, derive_key, derive_pepper, derive_signing_key
 from signatures.kinds import (
     CONTACT_KINDS,
     FIELDS,
@@ -52,6 +52,7 @@ __all__ = [
     "canonical_message",
     "check_default_country",
     "check_field",
+    "derive_key",
     "derive_pepper",
     "derive_signing_key",
     "normalize_field",

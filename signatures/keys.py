@@ -9,7 +9,9 @@ KEY_BYTES: Final = 32
 MIN_MASTER_BYTES: Final = 32
 
 
-def _derive(master: bytes, info: str) -> bytes:
+def derive_key(master: bytes, info: str) -> bytes:
+    """HKDF-SHA256(master, salt none, info) to KEY_BYTES: every key the service holds comes from
+    its master secret this way, each under an info string of its own."""
     if len(master) < MIN_MASTER_BYTES:
         raise ValueError(f"the master secret must hold at least {MIN_MASTER_BYTES} bytes")
     hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info.encode("ascii"))
@@ -24,9 +26,9 @@ def _check_version(version: int) -> int:
 
 def derive_signing_key(master: bytes, version: int) -> bytes:
     """Signing key v{version} = HKDF-SHA256(master, salt none, info "idcheck signing v{n}")."""
-    return _derive(master, f"idcheck signing v{_check_version(version)}")
+    return derive_key(master, f"idcheck signing v{_check_version(version)}")
 
 
 def derive_pepper(master: bytes, version: int) -> bytes:
     """Pepper v{version} = HKDF-SHA256(master, salt none, info "idcheck pepper v{n}")."""
-    return _derive(master, f"idcheck pepper v{_check_version(version)}")
+    return derive_key(master, f"idcheck pepper v{_check_version(version)}")

@@ -158,4 +158,4 @@ async def admin_audit(
         session, org_id=org_id, action=action, dataset_id=dataset_id, start=start, end=end,
         limit=limit,
     )  # fmt: skip
-    return AuditLog(entries=found)
+    return AuditLog.model_validate({"entries": found}, from_attributes=True)

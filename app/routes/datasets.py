@@ -288,4 +288,5 @@ async def holder_audit(
 ) -> AuditLog:
     """What concerns this holder: its own actions, its datasets, and the verify requests its data
     answered (their counts, not who asked)."""
-    return AuditLog(entries=await auditlog.holder_entries(session, holder.org_id, limit))
+    found = await auditlog.holder_entries(session, holder.org_id, limit)
+    return AuditLog.model_validate({"entries": found}, from_attributes=True)

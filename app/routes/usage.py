@@ -9,7 +9,7 @@ from app.auth import ClientPrincipal, require
 from app.deps import SessionDep
 from app.routes import AUTHENTICATED
 from app.services.principals import Principal
-from app.services.usage import GROUP_BY_PATTERN, parse_group_by, to_csv, usage_rows
+from app.services.usage import GROUP_BY_PATTERN, UsageLine, parse_group_by, to_csv, usage_rows
 from app.transaction import TransactionalRoute
 from schemas.common import IsoDate
 from schemas.usage import UsageReport, UsageRow
@@ -51,7 +51,7 @@ Format = Annotated[str | None, Query(pattern="^(json|csv)$", description="json (
 
 
 def _answer(
-    request: Request, rows: list[UsageRow], group_by: list[str], output: str | None
+    request: Request, rows: list[UsageLine], group_by: list[str], output: str | None
 ) -> UsageReport | Response:
     wants_csv = output == "csv" or (
         output is None and "text/csv" in request.headers.get("accept", "")
@@ -62,7 +62,7 @@ def _answer(
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
         )
-    return UsageReport(rows=rows)
+    return UsageReport(rows=[UsageRow.model_validate(row) for row in rows])
 
 
 @router.get("/usage", operation_id="get_usage", responses=_CSV, response_model=UsageReport)

@@ -29,6 +29,7 @@ from matching import (
     KeyRing,
     analyze,
     keys_in_batch,
+    on_postgresql,
     replace_records,
 )
 from matching.bulk import BulkLoad
@@ -268,7 +269,7 @@ async def ingest(
     await session.flush()
     destination = Destination(dataset.id, snapshot_id)
     bulk = None
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         bulk = BulkLoad(session, destination)
         await bulk.start()
     writer = _Writer(session, dataset, destination, batch, bulk)

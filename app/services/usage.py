@@ -19,7 +19,6 @@ from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput
 from app.models import Org, UsageCredit, UsageEvent
-from schemas.usage import UsageRow
 
 GROUPS: Final = ("buyer", "holder", "day", "month")
 _GROUP_COLUMNS: Final = {
@@ -29,6 +28,9 @@ _GROUP_COLUMNS: Final = {
     "month": ("period",),
 }
 MEASURES: Final = ("requests", "records", "billable_records", "matched_records")
+#: One row of a report: the group columns asked for (names and ids of buyers or holders, a
+#: period), then MEASURES.
+UsageLine = dict[str, Any]
 
 
 #: What group_by may hold: names from GROUPS, comma-separated (the routes' schema says the same).
@@ -57,7 +59,7 @@ async def usage_rows(
     *,
     buyer_id: UUID | None = None,
     holder_id: UUID | None = None,
-) -> list[UsageRow]:
+) -> list[UsageLine]:
     """Rows for events of days in [start, end), grouped as asked, optionally one org's only.
 
     An empty period has no events: grouped, no row; not grouped, one row of zeros."""
@@ -97,24 +99,23 @@ async def usage_rows(
         query = query.where(UsageCredit.holder_org_id == holder_id)
     if columns:
         query = query.group_by(*columns.values()).order_by(*columns.values())
-    rows = []
+    rows: list[UsageLine] = []
     for row in (await session.execute(query)).mappings():
         values = dict(row)
         if isinstance(values.get("period"), date):
             values["period"] = values["period"].isoformat()
-        rows.append(UsageRow.model_validate(values))
+        rows.append(values)
     return rows
 
 
-def to_csv(rows: Sequence[UsageRow], group_by: Sequence[str]) -> str:
+def to_csv(rows: Sequence[UsageLine], group_by: Sequence[str]) -> str:
     """The same rows as CSV, with a header line; group columns only for the groups asked."""
     header = [c for g in GROUPS if g in group_by for c in _GROUP_COLUMNS[g]] + list(MEASURES)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        values = row.model_dump()
-        writer.writerow([_cell(values[c]) for c in header])
+        writer.writerow([_cell(row.get(c)) for c in header])
     return out.getvalue()
 
 
