@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sign soak vectors
+.PHONY: run test lint bench bench-sign soak vectors openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,6 @@ soak: $(STAMP)
 
 vectors: $(STAMP)
 	$(BIN)/python -m scripts.make_signature_vectors
+
+openapi: $(STAMP)
+	$(BIN)/python -m scripts.make_openapi

@@ -1,4 +1,4 @@
-"""One handler renders every error in API.md's shape, FastAPI's own 404/405/422 and 500s included.
+"""One handler renders every error in one shape (docs/api.md), FastAPI's 404/405/422 and 500s too.
 
 Validation details name the record index and field, never the value that was sent: a raw email
 must not come back in an error, be logged, or be kept.

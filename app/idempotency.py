@@ -78,7 +78,7 @@ class Idempotency:
     async def replay(
         self, session: AsyncSession, request: Request, keyring: KeyRing, ttl: timedelta
     ) -> Response | None:
-        """The stored answer to replay, or None when this key is new; 409 or 422 as API.md says."""
+        """The stored answer to replay, or None when this key is new; 409 or 422 (docs/api.md)."""
         if on_postgresql(session):
             lock = int.from_bytes(hashlib.blake2b(self._context(), digest_size=8).digest(), "big")
             lock -= 1 << 63  # a signed bigint

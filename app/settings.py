@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     #: Requests a second per API key (in each worker), and the burst above it; 0 turns it off.
     rate_limit_per_second: float = Field(100.0, ge=0)
     rate_limit_burst: int = Field(200, ge=1)
-    #: How long an Idempotency-Key's answer is kept for replays (API.md: at least 24 h).
+    #: How long an Idempotency-Key's answer is kept for replays (docs/api.md: at least 24 h).
     idempotency_hours: int = Field(24, ge=24)
     log_level: str = "INFO"
 

@@ -56,7 +56,7 @@ class DatasetDetail(DatasetOut):
 
 
 class UploadRecord(Model):
-    """R of API.md: one holder record, as signatures only."""
+    """R of docs/api.md: one holder record, as signatures only."""
 
     external_id: ExternalId
     updated_at: IsoDate

@@ -19,7 +19,7 @@ _MEANINGS = {
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the errors a route may answer, all in API.md's one shape."""
+    """OpenAPI entries for the errors a route may answer, all in docs/api.md's one shape."""
     return {
         status: {"model": ErrorResponse, "description": _MEANINGS[status]} for status in statuses
     }

@@ -19,7 +19,7 @@ from idcheck.cli.csv_input import Columns
 from signatures import FIELDS, InvalidValue, normalize_record, sign_fields
 from signatures.dates import parse_past_date
 
-MAX_EXTERNAL_ID: Final = 128  # API.md: external_id is at most 128 characters
+MAX_EXTERNAL_ID: Final = 128  # docs/api.md: external_id is at most 128 characters
 CHUNK_ROWS: Final = 500
 
 

@@ -29,7 +29,7 @@ from schemas.verify import Check, Result, VerifyResponse
 from schemas.vocabulary import Verdict
 from signatures import FIELDS, KINDS, check_default_country, normalize_record, sign_fields
 
-MAX_VALUE = 256  # API.md: a raw value is at most 256 characters
+MAX_VALUE = 256  # docs/api.md: a raw value is at most 256 characters
 COLUMNS = ["idcheck_verdict", *(f"idcheck_{kind}" for kind in KINDS)]
 COLUMNS += ["idcheck_last_seen", "idcheck_invalid"]
 # A refused batch between answered ones (requests run concurrently): kept so that the file

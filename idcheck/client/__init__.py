@@ -1,4 +1,4 @@
-"""The idcheck Python SDK: Client and AsyncClient over the HTTP API v1 (API.md).
+"""The idcheck Python SDK: Client and AsyncClient over the HTTP API v1 (docs/api.md).
 
 Every write carries an Idempotency-Key that stays the same across retries, so a retry after a
 lost answer is replayed by the server, never done (or billed) twice. Errors: see

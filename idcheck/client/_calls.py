@@ -13,11 +13,28 @@ import httpx
 from pydantic import BaseModel
 
 from idcheck.client._base import Call, new_idempotency_key
-from schemas.admin import KeyCreated, OrgOut, QuotaOut
-from schemas.datasets import DatasetDetail, DatasetList, DatasetOut, DeleteResult, UploadResult
-from schemas.service import SigningKeyOut
+from schemas.admin import (
+    AuditLog,
+    KeyCreated,
+    KeyList,
+    KeyVersionCreated,
+    KeyVersionList,
+    OrgList,
+    OrgOut,
+    QuotaOut,
+)
+from schemas.datasets import (
+    DatasetDetail,
+    DatasetList,
+    DatasetOut,
+    DeleteResult,
+    SnapshotOut,
+    UploadResult,
+)
+from schemas.service import Health, SigningKeyOut
 from schemas.usage import UsageReport
 from schemas.verify import VerifyResponse
+from schemas.vocabulary import AuditAction
 
 M = TypeVar("M", bound=BaseModel)
 Records = Iterable[Mapping[str, Any]]
@@ -45,21 +62,38 @@ def _write(
     return Call("POST", path, parse, json=body, idempotency_key=key)
 
 
-def _dates(start: date | None, end: date | None, **more: str) -> dict[str, str]:
-    params = dict(more)
-    if start is not None:
-        params["from"] = start.isoformat()
-    if end is not None:
-        params["to"] = end.isoformat()
-    return params
+def _dates(start: date | None, end: date | None, **more: object) -> dict[str, str]:
+    """Query parameters: the period as from/to, then the others that are set."""
+    named = {"from": start, "to": end, **more}
+    return {
+        name: value.isoformat() if isinstance(value, date) else str(value)
+        for name, value in named.items()
+        if value is not None
+    }
 
 
 def ndjson(records: Records) -> bytes:
-    """Upload records (R of API.md) as an NDJSON body."""
+    """Upload records (R of docs/api.md) as an NDJSON body."""
     return b"".join(
         json.dumps(dict(record), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         for record in records
     )
+
+
+def healthz() -> Call[Health]:
+    """200 while the server process runs."""
+    return Call("GET", "/healthz", _model(Health))
+
+
+def readyz() -> Call[Health]:
+    """200 when the server's store answers (StoreUnavailable otherwise)."""
+    return Call("GET", "/readyz", _model(Health))
+
+
+def metrics(token: str | None = None) -> Call[str]:
+    """The Prometheus text; ``token`` is the server's metrics token, when it has one."""
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return Call("GET", "/metrics", _text, headers=headers)
 
 
 def get_signing_key() -> Call[SigningKeyOut]:
@@ -93,10 +127,60 @@ def delete_dataset(dataset_id: UUID | str) -> Call[None]:
 def upload_records(
     dataset_id: UUID | str, records: Records | bytes, idempotency_key: str | None = None
 ) -> Call[UploadResult]:
-    """``records``: mappings in the shape R of API.md, or an NDJSON body already made."""
+    """``records``: mappings in the shape R of docs/api.md, or an NDJSON body already made."""
     content = records if isinstance(records, bytes) else ndjson(records)
     path = f"/v1/datasets/{dataset_id}/records"
     return _write(path, _model(UploadResult), idempotency_key, content=content)
+
+
+def _snapshot_path(dataset_id: UUID | str, snapshot_id: UUID | str) -> str:
+    return f"/v1/datasets/{dataset_id}/snapshots/{snapshot_id}"
+
+
+def open_snapshot(dataset_id: UUID | str, idempotency_key: str | None = None) -> Call[SnapshotOut]:
+    """A replacement of the dataset: upload batches into it, then commit or abort it."""
+    path = f"/v1/datasets/{dataset_id}/snapshots"
+    return _write(path, _model(SnapshotOut), idempotency_key, body=None)
+
+
+def get_snapshot(dataset_id: UUID | str, snapshot_id: UUID | str) -> Call[SnapshotOut]:
+    return Call("GET", _snapshot_path(dataset_id, snapshot_id), _model(SnapshotOut))
+
+
+def upload_snapshot_records(
+    dataset_id: UUID | str,
+    snapshot_id: UUID | str,
+    records: Records | bytes,
+    idempotency_key: str | None = None,
+) -> Call[UploadResult]:
+    """A batch into an open snapshot; the live dataset is untouched until the commit."""
+    content = records if isinstance(records, bytes) else ndjson(records)
+    path = f"{_snapshot_path(dataset_id, snapshot_id)}/records"
+    return _write(path, _model(UploadResult), idempotency_key, content=content)
+
+
+def commit_snapshot(
+    dataset_id: UUID | str, snapshot_id: UUID | str, idempotency_key: str | None = None
+) -> Call[SnapshotOut]:
+    """The snapshot replaces the dataset at once."""
+    path = f"{_snapshot_path(dataset_id, snapshot_id)}/commit"
+    return _write(path, _model(SnapshotOut), idempotency_key, body=None)
+
+
+def abort_snapshot(dataset_id: UUID | str, snapshot_id: UUID | str) -> Call[None]:
+    return Call("DELETE", _snapshot_path(dataset_id, snapshot_id), _nothing)
+
+
+def holder_opt_out(records: Records, idempotency_key: str | None = None) -> Call[None]:
+    """Objections a holder received, signed locally: ({"key_version", "signatures": {"email"?,
+    "phone"?}}, ...); from then on they suppress matches in every dataset."""
+    body = {"records": [dict(r) for r in records]}
+    return _write("/v1/optouts", _nothing, idempotency_key, body=body)
+
+
+def holder_audit(limit: int | None = None) -> Call[AuditLog]:
+    """What concerns the calling holder, newest first."""
+    return Call("GET", "/v1/audit", _model(AuditLog), params=_dates(None, None, limit=limit))
 
 
 def delete_records(
@@ -128,8 +212,12 @@ def verify_signed(
     return _write("/v1/verify/signed", _model(VerifyResponse), idempotency_key, body=body)
 
 
-def get_my_usage(start: date | None = None, end: date | None = None) -> Call[UsageReport]:
-    return Call("GET", "/v1/usage/me", _model(UsageReport), params=_dates(start, end))
+def get_my_usage(
+    start: date | None = None, end: date | None = None, group_by: str | None = None
+) -> Call[UsageReport]:
+    """The caller's own usage (a buyer's queries, a holder's credited matches), by day or month."""
+    params = _dates(start, end, group_by=group_by)
+    return Call("GET", "/v1/usage/me", _model(UsageReport), params=params)
 
 
 def get_usage(
@@ -159,6 +247,15 @@ def create_key(
     return _write(path, _model(KeyCreated), idempotency_key, body=body)
 
 
+def list_orgs() -> Call[OrgList]:
+    return Call("GET", "/v1/admin/orgs", _model(OrgList))
+
+
+def list_keys(org_id: UUID | str) -> Call[KeyList]:
+    """An organisation's keys, by prefix (never the keys themselves)."""
+    return Call("GET", f"/v1/admin/orgs/{org_id}/keys", _model(KeyList))
+
+
 def revoke_key(key_id: UUID | str) -> Call[None]:
     return Call("DELETE", f"/v1/admin/keys/{key_id}", _nothing)
 
@@ -176,3 +273,32 @@ def admin_opt_out(
 ) -> Call[None]:
     body = {k: v for k, v in {"email": email, "phone": phone, "country": country}.items() if v}
     return _write("/v1/admin/optouts", _nothing, idempotency_key, body=body)
+
+
+def list_key_versions() -> Call[KeyVersionList]:
+    """Each signing-key version, and the datasets whose records use it."""
+    return Call("GET", "/v1/admin/key-versions", _model(KeyVersionList))
+
+
+def rotate_signing_key(idempotency_key: str | None = None) -> Call[KeyVersionCreated]:
+    """Version n+1 becomes current."""
+    return _write("/v1/admin/key-versions", _model(KeyVersionCreated), idempotency_key)
+
+
+def retire_key_version(version: int) -> Call[None]:
+    """A version that is not current and signs no live record."""
+    return Call("DELETE", f"/v1/admin/key-versions/{version}", _nothing)
+
+
+def admin_audit(
+    *,
+    org_id: UUID | str | None = None,
+    action: AuditAction | str | None = None,
+    dataset_id: UUID | str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int | None = None,
+) -> Call[AuditLog]:
+    """Who did what, newest first, filtered by any of these."""
+    params = _dates(start, end, org_id=org_id, action=action, dataset_id=dataset_id, limit=limit)
+    return Call("GET", "/v1/admin/audit", _model(AuditLog), params=params)

@@ -1,15 +1,16 @@
-"""Client and AsyncClient: the same operations (client._calls), over httpx, with retries.
+"""Client and AsyncClient: the same operations (_calls), over httpx, with retries.
 
 with Client("https://idcheck.example", api_key) as client:
     answer = client.verify([{"ref": "1", "email": "jean@example.fr"}], purpose="onboarding")
 """
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from itertools import count
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
 
 import httpx
 
@@ -20,23 +21,70 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _sync(builder: Callable[P, Call[T]]) -> Callable[Concatenate["Client", P], T]:
-    def method(self: "Client", /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self.send(builder(*args, **kwargs))
+class Operation(Generic[P, T]):
+    """One API operation as a method: on a Client it returns the answer, on an AsyncClient an
+    awaitable of it. Both clients take their methods from one table (Operations)."""
 
-    method.__name__, method.__doc__ = builder.__name__, builder.__doc__
-    return method
+    def __init__(self, builder: Callable[P, Call[T]]) -> None:
+        self.builder = builder
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, client: "Client", owner: type) -> Callable[P, T]: ...
+    @overload
+    def __get__(self, client: "AsyncClient", owner: type) -> Callable[P, Awaitable[T]]: ...
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        builder = self.builder
+
+        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return client.send(builder(*args, **kwargs))
+
+        return functools.update_wrapper(method, builder)
 
 
-def _async(builder: Callable[P, Call[T]]) -> Callable[Concatenate["AsyncClient", P], Awaitable[T]]:
-    async def method(self: "AsyncClient", /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self.send(builder(*args, **kwargs))
+class Operations:
+    """Every operation of the API, named after its operation id (a test holds them to the
+    server's OpenAPI schema); get_usage_csv is get_usage's CSV form."""
 
-    method.__name__, method.__doc__ = builder.__name__, builder.__doc__
-    return method
+    healthz = Operation(calls.healthz)
+    readyz = Operation(calls.readyz)
+    metrics = Operation(calls.metrics)
+    get_signing_key = Operation(calls.get_signing_key)
+    create_dataset = Operation(calls.create_dataset)
+    list_datasets = Operation(calls.list_datasets)
+    get_dataset = Operation(calls.get_dataset)
+    delete_dataset = Operation(calls.delete_dataset)
+    upload_records = Operation(calls.upload_records)
+    open_snapshot = Operation(calls.open_snapshot)
+    get_snapshot = Operation(calls.get_snapshot)
+    upload_snapshot_records = Operation(calls.upload_snapshot_records)
+    commit_snapshot = Operation(calls.commit_snapshot)
+    abort_snapshot = Operation(calls.abort_snapshot)
+    holder_opt_out = Operation(calls.holder_opt_out)
+    holder_audit = Operation(calls.holder_audit)
+    delete_records = Operation(calls.delete_records)
+    verify = Operation(calls.verify)
+    verify_signed = Operation(calls.verify_signed)
+    get_my_usage = Operation(calls.get_my_usage)
+    get_usage = Operation(calls.get_usage)
+    get_usage_csv = Operation(calls.get_usage_csv)
+    create_org = Operation(calls.create_org)
+    create_key = Operation(calls.create_key)
+    list_orgs = Operation(calls.list_orgs)
+    list_keys = Operation(calls.list_keys)
+    revoke_key = Operation(calls.revoke_key)
+    set_quota = Operation(calls.set_quota)
+    admin_opt_out = Operation(calls.admin_opt_out)
+    list_key_versions = Operation(calls.list_key_versions)
+    rotate_signing_key = Operation(calls.rotate_signing_key)
+    retire_key_version = Operation(calls.retire_key_version)
+    admin_audit = Operation(calls.admin_audit)
 
 
-class Client(BaseClient):
+class Client(BaseClient, Operations):
     """The blocking client. Use it as a context manager, or call close()."""
 
     def __init__(
@@ -85,26 +133,8 @@ class Client(BaseClient):
     ) -> None:
         self.close()
 
-    get_signing_key = _sync(calls.get_signing_key)
-    create_dataset = _sync(calls.create_dataset)
-    list_datasets = _sync(calls.list_datasets)
-    get_dataset = _sync(calls.get_dataset)
-    delete_dataset = _sync(calls.delete_dataset)
-    upload_records = _sync(calls.upload_records)
-    delete_records = _sync(calls.delete_records)
-    verify = _sync(calls.verify)
-    verify_signed = _sync(calls.verify_signed)
-    get_my_usage = _sync(calls.get_my_usage)
-    get_usage = _sync(calls.get_usage)
-    get_usage_csv = _sync(calls.get_usage_csv)
-    create_org = _sync(calls.create_org)
-    create_key = _sync(calls.create_key)
-    revoke_key = _sync(calls.revoke_key)
-    set_quota = _sync(calls.set_quota)
-    admin_opt_out = _sync(calls.admin_opt_out)
 
-
-class AsyncClient(BaseClient):
+class AsyncClient(BaseClient, Operations):
     """The asyncio client: the same methods as Client, awaited."""
 
     def __init__(
@@ -154,21 +184,3 @@ class AsyncClient(BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    get_signing_key = _async(calls.get_signing_key)
-    create_dataset = _async(calls.create_dataset)
-    list_datasets = _async(calls.list_datasets)
-    get_dataset = _async(calls.get_dataset)
-    delete_dataset = _async(calls.delete_dataset)
-    upload_records = _async(calls.upload_records)
-    delete_records = _async(calls.delete_records)
-    verify = _async(calls.verify)
-    verify_signed = _async(calls.verify_signed)
-    get_my_usage = _async(calls.get_my_usage)
-    get_usage = _async(calls.get_usage)
-    get_usage_csv = _async(calls.get_usage_csv)
-    create_org = _async(calls.create_org)
-    create_key = _async(calls.create_key)
-    revoke_key = _async(calls.revoke_key)
-    set_quota = _async(calls.set_quota)
-    admin_opt_out = _async(calls.admin_opt_out)

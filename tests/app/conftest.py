@@ -1,30 +1,15 @@
 """The service under test, in process (httpx over ASGI), on each backend of tests/conftest.py."""
 
-import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.main import create_app
 from app.migrate import migrate
-from app.services.admin import create_key, create_org
-from app.settings import Settings
-from signatures import sign_record
-from tests.conftest import MASTER_KEY, Database
-
-
-def make_settings(database: Database, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "env": "test",
-        "database_url": database.url,
-        "master_key": MASTER_KEY,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+from tests.helpers.databases import Database
+from tests.helpers.inprocess import Caller, bootstrap_admin, make_settings, new_org
 
 
 @pytest.fixture
@@ -48,44 +33,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@dataclass
-class Caller:
-    """An organisation and a key of it."""
-
-    org_id: str
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-
-async def bootstrap_admin(app: FastAPI, name: str = "root") -> Caller:
-    """What `idcheck admin create-org/create-key` do, on the app's own database."""
-    async with app.state.sessionmaker() as session:
-        org = await create_org(session, None, name, "admin")
-        _, key = await create_key(session, None, app.state.keyring, org, "tests")
-        await session.commit()
-    return Caller(str(org.id), key)
-
-
 @pytest.fixture
 async def admin(app: FastAPI) -> Caller:
     return await bootstrap_admin(app)
-
-
-async def new_org(
-    client: httpx.AsyncClient, admin: Caller, role: str, name: str | None = None
-) -> Caller:
-    name = name or f"{role}-{secrets.token_hex(4)}"
-    created = await client.post(
-        "/v1/admin/orgs", json={"name": name, "role": role}, headers=admin.headers
-    )
-    assert created.status_code == 201, created.text
-    org_id = created.json()["id"]
-    key = await client.post(f"/v1/admin/orgs/{org_id}/keys", json={}, headers=admin.headers)
-    assert key.status_code == 201, key.text
-    return Caller(org_id, key.json()["key"])
 
 
 @pytest.fixture
@@ -96,56 +46,3 @@ async def holder(client: httpx.AsyncClient, admin: Caller) -> Caller:
 @pytest.fixture
 async def buyer(client: httpx.AsyncClient, admin: Caller) -> Caller:
     return await new_org(client, admin, "buyer")
-
-
-async def new_dataset(client: httpx.AsyncClient, holder: Caller, **overrides: object) -> str:
-    body = {"name": f"customers-{secrets.token_hex(4)}", "legal_basis": "contract", **overrides}
-    created = await client.post("/v1/datasets", json=body, headers=holder.headers)
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
-
-
-async def signing_key(client: httpx.AsyncClient, caller: Caller) -> tuple[int, bytes]:
-    answer = await client.get("/v1/signing-key", headers=caller.headers)
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    return body["version"], bytes.fromhex(body["key"])
-
-
-def holder_records(
-    people: list[dict[str, str]], key: bytes, version: int, *, updated_at: str = "2026-09-30"
-) -> list[dict[str, object]]:
-    """People signed as a holder signs them locally: R of API.md, keyed by their "id"."""
-    records = []
-    for person in people:
-        signed = sign_record(person, key)
-        if signed.signatures:
-            records.append(
-                {
-                    "external_id": person["id"],
-                    "updated_at": person.get("updated_at", updated_at),
-                    "key_version": version,
-                    "signatures": signed.signatures,
-                }
-            )
-    return records
-
-
-async def upload(
-    client: httpx.AsyncClient, holder: Caller, dataset_id: str, records: list[dict[str, object]]
-) -> httpx.Response:
-    return await client.post(
-        f"/v1/datasets/{dataset_id}/records", json={"records": records}, headers=holder.headers
-    )
-
-
-async def db_snapshot(app: FastAPI) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table: compared before and after a refused request."""
-    from matching import Base
-
-    snapshot = {}
-    async with app.state.sessionmaker() as session:
-        for table in Base.metadata.sorted_tables:
-            rows = await session.execute(sa.select(table))
-            snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
-    return snapshot

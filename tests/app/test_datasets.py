@@ -7,7 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.app.conftest import (
+from tests.helpers.inprocess import (
     Caller,
     db_snapshot,
     holder_records,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import create_sessionmaker
 from app.transaction import TransactionalRoute
-from tests.app.conftest import Caller, db_snapshot, new_dataset
+from tests.helpers.inprocess import Caller, db_snapshot, new_dataset
 
 
 def _shape(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -15,9 +15,16 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.models import IdempotencyRecord, UsageCredit, UsageEvent, UsageMonth
-from tests.app.conftest import Caller, holder_records, new_dataset, new_org, signing_key, upload
-from tests.cli.conftest import IDCHECK
-from tests.conftest import MASTER_KEY, Database
+from tests.helpers.commands import IDCHECK
+from tests.helpers.databases import MASTER_KEY, Database
+from tests.helpers.inprocess import (
+    Caller,
+    holder_records,
+    new_dataset,
+    new_org,
+    signing_key,
+    upload,
+)
 
 PEOPLE = [
     {"id": "p1", "email": "anne@example.fr", "last_name": "Martin"},

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.app.conftest import Caller, holder_records, new_dataset, signing_key, upload
+from tests.helpers.inprocess import Caller, holder_records, new_dataset, signing_key, upload
 
 
 def _value(text: str, series: str) -> float:

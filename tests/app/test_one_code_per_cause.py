@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from tests.app.conftest import Caller, db_snapshot, new_dataset, new_org
+from tests.helpers.inprocess import Caller, db_snapshot, new_dataset, new_org
 
 NOT_JSON = [
     b'{"purpose": "p", "records": [{"email": "\xff\xfe@example.fr"}]}',  # not UTF-8

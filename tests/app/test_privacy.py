@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from signatures import normalize_record, sign_record
-from tests.app.conftest import Caller, new_dataset, signing_key
-from tests.conftest import POSTGRES_URL, Database
+from tests.helpers.databases import POSTGRES_URL, Database
+from tests.helpers.inprocess import Caller, new_dataset, signing_key
 
 SENTINEL = {
     "email": "Zq.Sentinelle+tag@Sentinel-Mail.example",

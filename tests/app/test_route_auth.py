@@ -1,4 +1,4 @@
-"""Every route of app.routes, called with no key and with each role's key: 401/403 as API.md says.
+"""Every route of app.routes, called with no key and with each role's key: 401/403 (docs/api.md).
 
 A route missing from AUDIENCE fails this test: a new route must say who may call it.
 """
@@ -11,10 +11,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from tests.app.conftest import Caller, new_org
+from schemas.vocabulary import Role
+from tests.helpers.inprocess import Caller, new_org
 
 PUBLIC = frozenset({"anyone"})
-ROLES = ("admin", "holder", "buyer", "finance")
+ROLES = tuple(Role)
 AUDIENCE: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
@@ -68,8 +69,8 @@ async def test_every_route_checks_the_key_and_the_role(
     app: FastAPI, client: httpx.AsyncClient, admin: Caller
 ) -> None:
     callers = {"admin": admin}
-    for role in ROLES[1:]:
-        callers[role] = await new_org(client, admin, role)
+    for other in ROLES[1:]:
+        callers[other] = await new_org(client, admin, other)
     endpoints = _endpoints(app)
     assert set(endpoints) == set(AUDIENCE), "a route without a declared audience, or a stale one"
     for method, path in endpoints:

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from app.cli.people import people
 from matching import refresh_statistics
-from tests.app.conftest import Caller, holder_records, new_dataset, signing_key, upload
+from tests.helpers.inprocess import Caller, holder_records, new_dataset, signing_key, upload
 
 
 def _people(count: int) -> list[dict[str, str]]:

@@ -15,8 +15,8 @@ from app.errors import Conflict, StoreUnavailable
 from app.main import create_app
 from app.migrate import migrate
 from app.store import StoreHealth, meaning
-from tests.app.conftest import bootstrap_admin, make_settings
-from tests.conftest import POSTGRES_URL, Database
+from tests.helpers.databases import POSTGRES_URL, Database
+from tests.helpers.inprocess import bootstrap_admin, make_settings
 
 
 @pytest.mark.parametrize(

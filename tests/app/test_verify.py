@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from tests.app.conftest import (
+from tests.helpers.inprocess import (
     Caller,
     holder_records,
     new_dataset,

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.app.conftest import Caller, db_snapshot
+from tests.helpers.inprocess import Caller, db_snapshot
 
 RECORD = {"email": "jean@example.fr"}
 

@@ -1,6 +1,6 @@
 """`idcheck normalize FIELD VALUE`."""
 
-from tests.cli.conftest import idcheck
+from tests.helpers.commands import idcheck
 
 
 def test_prints_the_normal_form() -> None:

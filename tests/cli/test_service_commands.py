@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.conftest import IDCHECK
-from tests.conftest import MASTER_KEY
+from tests.helpers.commands import IDCHECK
+from tests.helpers.databases import MASTER_KEY
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from app.cli.people import HEADER, people, write_csv
 from signatures import sign_record
-from tests.cli.conftest import KEY_HEX, idcheck
+from tests.helpers.commands import KEY_HEX, idcheck
 
 KEY = bytes.fromhex(KEY_HEX)
 FIELDS = ("email", "phone", "first_name", "last_name", "street", "postcode", "country")

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import Database
-from tests.e2e.conftest import Server, new_org, start_server
 from tests.e2e.proxy import FaultyProxy
+from tests.helpers.databases import Database
+from tests.helpers.servers import Server, remote_org, start_server
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ class Orgs:  # fresh organisations per test: usage and quotas never leak between
 def orgs(server: Server) -> Orgs:
     suffix = secrets.token_hex(3)
     with server.client() as client:
-        buyer_id, buyer = new_org(client, server.admin_key, "buyer", f"sdk buyer {suffix}")
-        _, holder = new_org(client, server.admin_key, "holder", f"sdk holder {suffix}")
+        buyer_id, buyer = remote_org(client, server.admin_key, "buyer", f"sdk buyer {suffix}")
+        _, holder = remote_org(client, server.admin_key, "holder", f"sdk holder {suffix}")
     return Orgs(buyer_id, buyer, holder)
 
 

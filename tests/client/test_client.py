@@ -19,8 +19,8 @@ from idcheck.client import (
     TransportError,
 )
 from tests.client.conftest import Orgs
-from tests.e2e.conftest import Server
 from tests.e2e.proxy import FaultyProxy
+from tests.helpers.servers import Server
 
 PEOPLE = [
     {

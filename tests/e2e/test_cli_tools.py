@@ -19,8 +19,9 @@ import pytest
 from app.cli.people import HEADER, people, write_csv
 from idcheck.cli.push import Journal
 from idcheck.client import Client
-from tests.e2e.conftest import IDCHECK, Server, auth, new_org
 from tests.e2e.proxy import FaultyProxy
+from tests.helpers.commands import IDCHECK
+from tests.helpers.servers import Server, auth, remote_org
 
 
 def _env(tmp_path: Path, **more: str) -> dict[str, str]:
@@ -53,7 +54,7 @@ def _summary(output: str) -> dict[str, str]:
 def _holder(server: Server, name: str) -> tuple[str, str]:
     """A holder's key and a new dataset of it."""
     with server.client() as client:
-        _, key = new_org(client, server.admin_key, "holder", name)
+        _, key = remote_org(client, server.admin_key, "holder", name)
     with Client(server.url, key) as holder:
         return key, str(holder.create_dataset(name, "contract").id)
 
@@ -96,7 +97,7 @@ def test_a_push_killed_midway_resumes_with_no_record_missing_or_twice(
     write_csv(source, iter(rows))
     env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=key)
     args = [
-        IDCHECK,
+        str(IDCHECK),
         "push",
         str(source),
         "--dataset",
@@ -175,7 +176,7 @@ def test_verify_gives_the_same_file_raw_and_signed_locally(server: Server, tmp_p
     )
     assert pushed.returncode == 0, pushed.stderr
     with server.client() as client:
-        _, buyer = new_org(client, server.admin_key, "buyer", "verify buyer")
+        _, buyer = remote_org(client, server.admin_key, "buyer", "verify buyer")
     prospects = tmp_path / "prospects.csv"
     write_csv(prospects, iter(_prospects(customers, 10_000)))
     env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=buyer)
@@ -215,7 +216,7 @@ def test_login_saves_a_private_profile_that_later_commands_use(
     server: Server, tmp_path: Path
 ) -> None:
     with server.client() as client:
-        _, buyer = new_org(client, server.admin_key, "buyer", "login buyer")
+        _, buyer = remote_org(client, server.admin_key, "buyer", "login buyer")
     prospects = tmp_path / "p.csv"
     write_csv(prospects, iter([{"email": "jeanne@exemple.fr", "last_name": "Martin"}]))
     output = tmp_path / "out.csv"
@@ -241,8 +242,8 @@ def test_login_saves_a_private_profile_that_later_commands_use(
 
 def test_a_holder_creates_lists_and_reads_datasets(server: Server, tmp_path: Path) -> None:
     with server.client() as client:
-        _, holder = new_org(client, server.admin_key, "holder", "datasets holder")
-        _, buyer = new_org(client, server.admin_key, "buyer", "datasets buyer")
+        _, holder = remote_org(client, server.admin_key, "holder", "datasets holder")
+        _, buyer = remote_org(client, server.admin_key, "buyer", "datasets buyer")
     env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=holder)
     created = _idcheck(env, "datasets", "create", "CRM 2026", "--legal-basis", "contract")
     assert created.returncode == 0, created.stderr
@@ -317,7 +318,7 @@ def test_a_resume_on_a_later_day_keeps_the_runs_date(
     begun on 1 November and resumed today uploads 1 November (and so the same chunk lines)."""
     key, dataset = _holder(server, "late holder")
     with server.client() as client:
-        _, buyer = new_org(client, server.admin_key, "buyer", "late buyer")
+        _, buyer = remote_org(client, server.admin_key, "buyer", "late buyer")
     source = tmp_path / "clients.csv"
     customers = list(people(40, seed=13))
     write_csv(source, iter(customers))
@@ -342,7 +343,7 @@ def test_push_and_local_sign_send_no_raw_value(server: Server, tmp_path: Path) -
     customers = list(people(300, seed=12))
     write_csv(tmp_path / "customers.csv", iter(customers))
     with server.client() as client:
-        _, buyer = new_org(client, server.admin_key, "buyer", "raw buyer")
+        _, buyer = remote_org(client, server.admin_key, "buyer", "raw buyer")
     try:
         holder_env = _env(tmp_path, IDCHECK_URL=proxy.url, IDCHECK_API_KEY=key)
         pushed = _idcheck(
@@ -393,7 +394,7 @@ def _verify_under_quota(
     """`idcheck verify` of ROWS people by a new buyer whose month allows 1,500 records:
     the command's run, the prospects, the output and the buyer's key."""
     with server.client() as client:
-        buyer_id, buyer = new_org(client, server.admin_key, "buyer", f"quota buyer {rows}")
+        buyer_id, buyer = remote_org(client, server.admin_key, "buyer", f"quota buyer {rows}")
         quota = client.put(
             f"/v1/admin/orgs/{buyer_id}/quota",
             json={"monthly_records": 1500},

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from signatures import sign_record
-from tests.conftest import Database
-from tests.e2e.conftest import Server, auth, new_org, start_server
+from tests.helpers.databases import Database
+from tests.helpers.servers import Server, auth, remote_org, start_server
 
 WORKERS = 4
 RECORDS = [
@@ -111,12 +111,12 @@ def test_usage_equals_the_answers_exactly_per_buyer(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        holder = new_org(client, busy_server.admin_key, "holder", "H")[1]
+        holder = remote_org(client, busy_server.admin_key, "holder", "H")[1]
         ids, keys = zip(
-            *(new_org(client, busy_server.admin_key, "buyer", f"B{n}") for n in range(10)),
+            *(remote_org(client, busy_server.admin_key, "buyer", f"B{n}") for n in range(10)),
             strict=True,
         )
-        finance = new_org(client, busy_server.admin_key, "finance", "F")[1]
+        finance = remote_org(client, busy_server.admin_key, "finance", "F")[1]
         signed = client.get("/v1/signing-key", headers=auth(holder)).json()
         dataset = client.post(
             "/v1/datasets", json={"name": "d", "legal_basis": "consent"}, headers=auth(holder)
@@ -161,7 +161,7 @@ def test_one_idempotency_key_sent_twice_at_once_is_charged_once(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        buyer = new_org(client, busy_server.admin_key, "buyer", "Twice")[1]
+        buyer = remote_org(client, busy_server.admin_key, "buyer", "Twice")[1]
 
     async def twice(key: str) -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=busy_server.url, timeout=60) as client:
@@ -194,7 +194,7 @@ def test_a_quota_holds_exactly_under_concurrent_load(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        org_id, buyer = new_org(client, busy_server.admin_key, "buyer", "Quota")
+        org_id, buyer = remote_org(client, busy_server.admin_key, "buyer", "Quota")
         quota = client.put(
             f"/v1/admin/orgs/{org_id}/quota",
             json={"monthly_records": 37},
@@ -220,7 +220,7 @@ def test_clients_that_hang_up_leave_no_open_transaction_and_no_partial_usage(
     busy_server: Server, database: Database
 ) -> None:
     with busy_server.client() as client:
-        org_id, buyer = new_org(client, busy_server.admin_key, "buyer", "Hang-up")
+        org_id, buyer = remote_org(client, busy_server.admin_key, "buyer", "Hang-up")
         quota = {"monthly_records": 10**9}  # so that the month's counter is kept, and checked
         client.put(
             f"/v1/admin/orgs/{org_id}/quota", json=quota, headers=auth(busy_server.admin_key)
@@ -262,8 +262,8 @@ def test_a_verify_loop_never_sees_a_mix_or_an_empty_dataset_during_a_snapshot_co
         return [{"email": f"{prefix}{n}@example.fr", "last_name": "Nom"} for n in range(3000)]
 
     with busy_server.client() as client:
-        holder = new_org(client, busy_server.admin_key, "holder", "Snapshots")[1]
-        buyer = new_org(client, busy_server.admin_key, "buyer", "Looping")[1]
+        holder = remote_org(client, busy_server.admin_key, "holder", "Snapshots")[1]
+        buyer = remote_org(client, busy_server.admin_key, "buyer", "Looping")[1]
         signed = client.get("/v1/signing-key", headers=auth(holder)).json()
         key, version = bytes.fromhex(signed["key"]), signed["version"]
 

@@ -14,8 +14,8 @@ import httpx
 
 from app.cli.people import people
 from signatures import KINDS, PAIR_KINDS, sign_record
-from tests.conftest import Database
-from tests.e2e.conftest import Server, auth, new_org, start_server
+from tests.helpers.databases import Database
+from tests.helpers.servers import Server, auth, remote_org, start_server
 
 
 def _upload(client: httpx.Client, key: str, records: list[dict[str, Any]], *, ndjson: bool) -> None:
@@ -136,10 +136,10 @@ def _ground_truth(
 def test_holders_upload_a_buyer_verifies_and_every_answer_is_the_truth(server: Server) -> None:
     rng = random.Random(2026)
     with server.client() as client:
-        holder_a = new_org(client, server.admin_key, "holder", "Holder A")[1]
-        holder_b = new_org(client, server.admin_key, "holder", "Holder B")[1]
-        buyer = new_org(client, server.admin_key, "buyer", "Buyer")[1]
-        finance = new_org(client, server.admin_key, "finance", "Finance")[1]
+        holder_a = remote_org(client, server.admin_key, "holder", "Holder A")[1]
+        holder_b = remote_org(client, server.admin_key, "holder", "Holder B")[1]
+        buyer = remote_org(client, server.admin_key, "buyer", "Buyer")[1]
+        finance = remote_org(client, server.admin_key, "finance", "Finance")[1]
         key_answer = client.get("/v1/signing-key", headers=auth(holder_a)).json()
         version, key = key_answer["version"], bytes.fromhex(key_answer["key"])
 
@@ -185,7 +185,7 @@ def test_an_oversized_body_is_refused_before_it_is_sent(server: Server) -> None:
     """Content-Length of 1 GB and a few bytes: the 413 comes at once, nothing is buffered; without
     a valid key, the 401 comes first (nobody unknown makes the server read a body)."""
     with server.client() as client:
-        _, buyer = new_org(client, server.admin_key, "buyer", "big sender")
+        _, buyer = remote_org(client, server.admin_key, "buyer", "big sender")
     parts = urlsplit(server.url)
     cases = ((buyer, b"413", b'"payload_too_large"'), ("idc_x", b"401", b'"unauthenticated"'))
     for key, status, code in cases:
@@ -206,8 +206,8 @@ def test_upload_and_verify_over_tls(database: Database, tmp_path: Path) -> None:
     for server in start_server(database, tmp_path, tls=True):
         assert server.url.startswith("https://")
         with server.client() as client:
-            holder = new_org(client, server.admin_key, "holder", "TLS holder")[1]
-            buyer = new_org(client, server.admin_key, "buyer", "TLS buyer")[1]
+            holder = remote_org(client, server.admin_key, "holder", "TLS holder")[1]
+            buyer = remote_org(client, server.admin_key, "buyer", "TLS buyer")[1]
             key_answer = client.get("/v1/signing-key", headers=auth(holder)).json()
             rows = list(people(50, seed=8))
             records = _sign_file(

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import Database
-from tests.e2e.conftest import Server, auth, new_org, start_server
+from tests.helpers.databases import Database
+from tests.helpers.servers import Server, auth, remote_org, start_server
 
 HEADER_TIMEOUT = 2.0
 BODY_IDLE_TIMEOUT = 3.0
@@ -46,9 +46,9 @@ def server(module_database: Database, tmp_path_factory: pytest.TempPathFactory) 
 def keys(server: Server) -> dict[str, str]:
     with server.client() as client:
         return {
-            "holder": new_org(client, server.admin_key, "holder", "stalling holder")[1],
-            "buyer": new_org(client, server.admin_key, "buyer", "stalling buyer")[1],
-            "other": new_org(client, server.admin_key, "buyer", "another tenant")[1],
+            "holder": remote_org(client, server.admin_key, "holder", "stalling holder")[1],
+            "buyer": remote_org(client, server.admin_key, "buyer", "stalling buyer")[1],
+            "other": remote_org(client, server.admin_key, "buyer", "another tenant")[1],
         }
 
 

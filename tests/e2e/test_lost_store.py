@@ -10,8 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, Database
-from tests.e2e.conftest import Server, auth, new_org, start_server
+from tests.helpers.databases import POSTGRES_URL, Database
+from tests.helpers.servers import Server, auth, remote_org, start_server
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def _verify(client: httpx.Client, key: str) -> httpx.Response:
 def test_a_dropped_database_is_503_until_it_is_back(server: Server, pg_database: Database) -> None:
     name, copy = str(pg_database.name), f"{pg_database.name}_copy"
     with server.client() as client:
-        _, buyer = new_org(client, server.admin_key, "buyer", "buyer")
+        _, buyer = remote_org(client, server.admin_key, "buyer", "buyer")
         assert _verify(client, buyer).status_code == 200
         asyncio.run(_copy(name, copy))
         try:

@@ -15,8 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.conftest import Database
-from tests.e2e.conftest import Server, new_org, start_server
+from tests.helpers.databases import Database
+from tests.helpers.servers import Server, remote_org, start_server
 
 EXAMPLES_PER_OPERATION = 30
 STATEFUL_EXAMPLES = 15
@@ -31,7 +31,7 @@ def server(module_database: Database, tmp_path_factory: pytest.TempPathFactory) 
 def keys(server: Server) -> dict[str, str]:
     with server.client() as client:
         keys = {
-            role: new_org(client, server.admin_key, role, f"fuzz-{role}")[1]
+            role: remote_org(client, server.admin_key, role, f"fuzz-{role}")[1]
             for role in ("holder", "buyer")
         }
     keys["admin"] = server.admin_key
@@ -105,7 +105,7 @@ def test_every_phase_for_each_role_finds_nothing(
     role's key on its own operations. In CI the seed is fixed, so a red run can be replayed."""
     if role not in keys:
         with server.client() as client:
-            keys[role] = new_org(client, server.admin_key, role, f"fuzz-{role}")[1]
+            keys[role] = remote_org(client, server.admin_key, role, f"fuzz-{role}")[1]
     seed = ["--seed", "20261201"] if os.environ.get("CI") else []
     done = subprocess.run(
         [

@@ -9,7 +9,7 @@ import app.models  # noqa: F401 - declares the service's tables
 import matching.tables  # noqa: F401 - declares the signature index
 from app.migrate import migrate
 from matching.base import Base
-from tests.conftest import Database
+from tests.helpers.databases import Database
 
 
 def _differences(connection: Connection) -> list[object]:

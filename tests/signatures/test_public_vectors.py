@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from signatures import normalize_field
-from tests.conftest import SHARED
+from tests.helpers.databases import SHARED
 
 VECTORS = SHARED / "vectors" / "normalization.json"
 

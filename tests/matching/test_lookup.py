@@ -1,0 +1,64 @@
+"""Lookups on each backend: only live, unobjected records answer, with their holder and date."""
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from matching import (
+    KeyRing,
+    add_optouts,
+    dataset_counts,
+    delete_records,
+    lookup,
+    optout_values,
+    purge_expired,
+)
+from signatures import normalize_record
+from tests.helpers.index import TODAY, new_holder
+
+PAUL = {"email": "paul.durand@exemple.fr", "phone": "06 12 34 56 78", "last_name": "Durand"}
+ANNE = {"email": "anne.roux@exemple.fr", "last_name": "Roux"}
+
+
+async def test_a_value_answers_with_each_holder_and_its_latest_date(
+    session: AsyncSession, keyring: KeyRing
+) -> None:
+    first = await new_holder(session, keyring, "first")
+    second = await new_holder(session, keyring, "second")
+    held = await first.hold("p1", PAUL, updated=TODAY - timedelta(days=30))
+    await second.hold("x9", PAUL, updated=TODAY - timedelta(days=2))
+    hits = await lookup(session, [held.values["email"], b"\x00" * 16], TODAY)
+    assert hits == {
+        held.values["email"]: {
+            first.org_id: TODAY - timedelta(days=30),
+            second.org_id: TODAY - timedelta(days=2),
+        }
+    }
+    counts = await dataset_counts(session, first.dataset_id)
+    assert (counts.records, counts.signatures) == (1, 4)  # email, phone, email_name, phone_name
+
+
+async def test_expired_erased_and_purged_records_never_answer(
+    session: AsyncSession, keyring: KeyRing
+) -> None:
+    holder = await new_holder(session, keyring, "holder")
+    old = await holder.hold("old", ANNE, updated=TODAY - timedelta(days=400))  # past retention
+    assert await lookup(session, [old.values["email"]], TODAY) == {}
+    assert await purge_expired(session, TODAY) == {holder.dataset_id: 1}
+    gone = await holder.hold("gone", PAUL)
+    assert await lookup(session, [gone.values["email"]], TODAY)
+    assert await delete_records(session, holder.dataset_id, [gone.record_key, b"\x01" * 16]) == 1
+    assert await lookup(session, [gone.values["email"]], TODAY) == {}
+
+
+async def test_an_objection_silences_every_kind_of_the_record(
+    session: AsyncSession, keyring: KeyRing
+) -> None:
+    holder = await new_holder(session, keyring, "holder")
+    paul = await holder.hold("p1", PAUL)
+    anne = await holder.hold("a1", ANNE)
+    objected = {"phone": normalize_record(PAUL).fields["phone"]}
+    assert await add_optouts(session, None, optout_values(objected, keyring)) == 2  # 2 versions
+    everything = [*paul.values.values(), *anne.values.values()]
+    hits = await lookup(session, everything, TODAY)
+    assert set(hits) == set(anne.values.values())  # Paul's email and name pairs are silent too

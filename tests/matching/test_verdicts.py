@@ -1,0 +1,64 @@
+"""Probes, judge and tally: pure functions of records, a keyring and lookup hits."""
+
+from datetime import date
+from uuid import uuid4
+
+from matching import KeyRing, Probe, judge, probe_raw, probe_signed, probe_values, tally
+from schemas.vocabulary import Verdict
+from signatures import normalize_record, sign_fields
+
+JEANNE = {"email": "Jeanne.Martin@Exemple.fr", "last_name": "Martin", "birth_date": "31/02/1990"}
+
+
+def test_a_raw_probe_has_one_value_per_kind_and_live_version(keyring: KeyRing) -> None:
+    [probe] = probe_raw([JEANNE], keyring, "FR")
+    assert set(probe.values) == {"email", "email_name"}
+    assert all(len(values) == 2 for values in probe.values.values())  # versions 1 and 2
+    assert probe.invalid == ("birth_date",)
+    signed = sign_fields(normalize_record(JEANNE).fields, keyring.signing_key(1))
+    assert keyring.index_value(1, bytes.fromhex(signed["email"])) in probe.values["email"]
+
+
+def test_a_signed_probe_is_what_the_client_signed_under_its_version(keyring: KeyRing) -> None:
+    signed = sign_fields(normalize_record(JEANNE).fields, keyring.signing_key(1))
+    [probe] = probe_signed([(1, signed)], keyring)
+    [raw] = probe_raw([JEANNE], keyring, "FR")
+    assert probe.values["email"][0] == raw.values["email"][0]
+    assert probe_values([probe]) == {v for values in probe.values.values() for v in values}
+
+
+def _probe(*kinds: str) -> Probe:
+    return Probe({kind: (kind.encode(),) for kind in kinds})
+
+
+def test_the_verdict_rules() -> None:
+    holder, other = uuid4(), uuid4()
+    seen = {holder: date(2026, 5, 1)}
+    pair = judge(_probe("email", "email_name"), {b"email_name": seen})
+    assert pair.verdict == Verdict.VERIFIED
+    contact = judge(_probe("email", "email_name"), {b"email": seen})
+    assert contact.verdict == Verdict.PARTIAL
+    assert judge(_probe("phone"), {}).verdict == Verdict.UNVERIFIED
+    assert judge(Probe({}, ("email",)), {}).verdict == Verdict.INVALID
+    both = judge(_probe("email"), {b"email": {holder: date(2026, 1, 1), other: date(2026, 3, 1)}})
+    check = both.checks["email"]
+    assert (check.match, check.sources, check.last_seen) == (True, 2, date(2026, 3, 1))
+    assert both.holders == {holder, other}
+
+
+def test_a_value_signed_by_two_versions_counts_its_holder_once() -> None:
+    holder = uuid4()
+    probe = Probe({"email": (b"v1", b"v2")})
+    hits = {b"v1": {holder: date(2026, 1, 1)}, b"v2": {holder: date(2026, 2, 1)}}
+    check = judge(probe, hits).checks["email"]
+    assert (check.sources, check.last_seen) == (1, date(2026, 2, 1))
+
+
+def test_tally_counts_billable_matched_and_credits() -> None:
+    holder, other = uuid4(), uuid4()
+    hits = {b"email": {holder: date(2026, 1, 1)}, b"phone": {other: date(2026, 1, 1)}}
+    judged = [judge(p, hits) for p in (_probe("email"), _probe("phone"), Probe({}, ("email",)))]
+    judged.append(judge(_probe("email", "phone"), hits))
+    usage = tally(judged)
+    assert (usage.records, usage.billable_records, usage.matched_records) == (4, 3, 3)
+    assert usage.credits == {holder: 2, other: 2}
