@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 
 POSTGRES_URL = os.environ.get("IDCHECK_TEST_POSTGRES_URL", "")
