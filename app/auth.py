@@ -1,12 +1,16 @@
 """Who is calling, found once per request from its API key; roles checked on every route."""
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi import Request
 
-from app.errors import Forbidden, Unauthenticated
-from app.services.principals import Principal, find_principal
+from app.errors import Forbidden
+from app.errors import Unauthenticated
+from app.services.principals import Principal
+from app.services.principals import find_principal
 from schemas.vocabulary import Role
 
 

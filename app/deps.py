@@ -4,15 +4,19 @@ once (a holder's dataset, one of its snapshots)."""
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import HolderPrincipal
 from app.metrics import Metrics
-from app.models import Dataset, Snapshot
+from app.models import Dataset
+from app.models import Snapshot
 from app.services.datasets import owned_dataset
 from app.services.snapshots import owned_snapshot
-from app.session import RequestTransaction, session_of, transaction_of
+from app.session import RequestTransaction
+from app.session import session_of
+from app.session import transaction_of
 from app.settings import Settings
 from matching import KeyRing
 

@@ -1,20 +1,34 @@
 """One error base class that carries its status; one handler renders them all (docs/api.md's
 shape). The codes are :class:`schemas.vocabulary.ErrorCode`'s."""
 
-from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Final
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+from typing import ClassVar
+from typing import Final
 
 from pydantic import BaseModel
 
 from matching import KeyRing
-from schemas import admin, datasets, verify
+from schemas import admin
+from schemas import datasets
+from schemas import verify
+from schemas.vocabulary import STATUS
 from schemas.vocabulary import ErrorCode
-from signatures import FIELDS, KINDS
+from signatures import FIELDS
+from signatures import KINDS
 
 
 class IdcheckError(Exception):
-    status: ClassVar[int] = 500
+    """An error answer: its code (``schemas.vocabulary.ErrorCode``) says its status. A subclass
+    names its code in its bases: ``class NotFound(IdcheckError, code=ErrorCode.NOT_FOUND)``."""
+
     code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
+
+    def __init_subclass__(cls, code: ErrorCode | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
 
     def __init__(
         self,
@@ -31,26 +45,48 @@ class IdcheckError(Exception):
         if code is not None:
             self.code = code  # type: ignore[misc]  # an instance may refine its class's code
 
+    @property
+    def status(self) -> int:
+        return STATUS[self.code]
+
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
-class BadRequest(IdcheckError):
-    status = 400
-    code = ErrorCode.BAD_REQUEST
+class BadRequest(IdcheckError, code=ErrorCode.BAD_REQUEST): ...
 
 
-class InvalidJson(BadRequest):
-    code = ErrorCode.INVALID_JSON
+class Forbidden(IdcheckError, code=ErrorCode.FORBIDDEN): ...
 
+
+class NotFound(IdcheckError, code=ErrorCode.NOT_FOUND): ...
+
+
+class MethodNotAllowed(IdcheckError, code=ErrorCode.METHOD_NOT_ALLOWED): ...
+
+
+class Conflict(IdcheckError, code=ErrorCode.CONFLICT): ...
+
+
+class PayloadTooLarge(IdcheckError, code=ErrorCode.PAYLOAD_TOO_LARGE): ...
+
+
+class UnsupportedMediaType(IdcheckError, code=ErrorCode.UNSUPPORTED_MEDIA_TYPE): ...
+
+
+class InvalidInput(IdcheckError, code=ErrorCode.INVALID_INPUT): ...
+
+
+class TooManyRequests(IdcheckError, code=ErrorCode.RATE_LIMITED):
+    """429: a rate limit (code rate_limited) or a quota (code quota_exceeded)."""
+
+
+class InvalidJson(BadRequest, code=ErrorCode.INVALID_JSON):
     def __init__(self) -> None:
         super().__init__("the body is not valid JSON")
 
 
-class Unauthenticated(IdcheckError):
-    status = 401
-    code = ErrorCode.UNAUTHENTICATED
-
+class Unauthenticated(IdcheckError, code=ErrorCode.UNAUTHENTICATED):
     def __init__(self) -> None:
         # Unknown, revoked and malformed keys all get this same body.
         super().__init__(
@@ -59,45 +95,7 @@ class Unauthenticated(IdcheckError):
         )
 
 
-class Forbidden(IdcheckError):
-    status = 403
-    code = ErrorCode.FORBIDDEN
-
-
-class NotFound(IdcheckError):
-    status = 404
-    code = ErrorCode.NOT_FOUND
-
-
-class MethodNotAllowed(IdcheckError):
-    status = 405
-    code = ErrorCode.METHOD_NOT_ALLOWED
-
-
-class Conflict(IdcheckError):
-    status = 409
-    code = ErrorCode.CONFLICT
-
-
-class PayloadTooLarge(IdcheckError):
-    status = 413
-    code = ErrorCode.PAYLOAD_TOO_LARGE
-
-
-class UnsupportedMediaType(IdcheckError):
-    status = 415
-    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
-
-
-class InvalidInput(IdcheckError):
-    status = 422
-    code = ErrorCode.INVALID_INPUT
-
-
-class StoreUnavailable(IdcheckError):
-    status = 503
-    code = ErrorCode.STORE_UNAVAILABLE
-
+class StoreUnavailable(IdcheckError, code=ErrorCode.STORE_UNAVAILABLE):
     def __init__(self) -> None:
         super().__init__(
             "the store is unavailable: nothing was answered, nothing was billed",
@@ -105,18 +103,8 @@ class StoreUnavailable(IdcheckError):
         )
 
 
-class TooManyRequests(IdcheckError):
-    """429: a rate limit (code rate_limited) or a quota (code quota_exceeded)."""
-
-    status = 429
-    code = ErrorCode.RATE_LIMITED
-
-
-class RequestTimeout(IdcheckError):
+class RequestTimeout(IdcheckError, code=ErrorCode.REQUEST_TIMEOUT):
     """408: the client stopped sending its body (or sent it too slowly); the connection closes."""
-
-    status = 408
-    code = ErrorCode.REQUEST_TIMEOUT
 
     def __init__(self, message: str) -> None:
         super().__init__(message, headers={"Connection": "close"})

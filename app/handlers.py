@@ -7,24 +7,23 @@ must not come back in an error, be logged, or be kept.
 import logging
 
 import sqlalchemy.exc
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from app.errors import (
-    BadRequest,
-    Conflict,
-    IdcheckError,
-    InvalidInput,
-    InvalidJson,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    validation_details,
-)
+from app.errors import BadRequest
+from app.errors import Conflict
+from app.errors import IdcheckError
+from app.errors import InvalidInput
+from app.errors import InvalidJson
+from app.errors import MethodNotAllowed
+from app.errors import NotFound
+from app.errors import PayloadTooLarge
+from app.errors import UnsupportedMediaType
+from app.errors import validation_details
 
 log = logging.getLogger("idcheck")
 

@@ -12,19 +12,28 @@
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Final
 
 import sqlalchemy as sa
-from fastapi import Request, Response
+from fastapi import Request
+from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
 from app.auth import authenticate
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict
+from app.errors import InvalidInput
 from app.models import IdempotencyRecord
 from app.services.principals import Principal
-from matching import KeyRing, on_postgresql
+from matching import KeyRing
+from matching import on_postgresql
 from schemas.vocabulary import ErrorCode
 
 HEADER: Final = "idempotency-key"

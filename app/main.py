@@ -4,7 +4,8 @@ import asyncio
 import contextlib
 import copy
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,12 +14,22 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import handlers
-from app.db import allow_long_statements, create_engine, create_sessionmaker, write_turn
-from app.idempotency import BodyDigest, forget_expired_answers
+from app.db import allow_long_statements
+from app.db import create_engine
+from app.db import create_sessionmaker
+from app.db import write_turn
+from app.idempotency import BodyDigest
+from app.idempotency import forget_expired_answers
 from app.metrics import Metrics
-from app.middleware import BodyBounds, KeyInQuery, Observer
+from app.middleware import BodyBounds
+from app.middleware import KeyInQuery
+from app.middleware import Observer
 from app.ratelimit import RateLimiter
-from app.routes import admin, datasets, service, usage, verify
+from app.routes import admin
+from app.routes import datasets
+from app.routes import service
+from app.routes import usage
+from app.routes import verify
 from app.services.key_versions import load_keyring
 from app.services.privacy import purge
 from app.settings import Settings

@@ -7,7 +7,11 @@ multiprocess mode, set up by serve) and /metrics adds them up, so counters are t
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Histogram
+from prometheus_client import generate_latest
+from prometheus_client import multiprocess
 
 from schemas.vocabulary import Endpoint
 from signatures import KINDS
@@ -16,12 +20,11 @@ from signatures import KINDS
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "idcheck_http_requests",
-            "HTTP requests answered, by route template, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
+        new = self._counter
+        self.requests = new(
+            "http_requests", "HTTP requests answered, by route template, method and status.",
+            "route", "method", "status",
+        )  # fmt: skip
         self.latency = Histogram(
             "idcheck_http_request_duration_seconds",
             "Time to answer, by route template and method.",
@@ -29,51 +32,22 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
-        self.verified_records = Counter(
-            "idcheck_verified_records",
-            "Buyer records checked, by endpoint (raw or signed).",
-            ["endpoint"],
-            registry=self.registry,
+        by_endpoint = "endpoint"  # raw or signed
+        self.verify_requests = new("verify_requests", "Verify requests answered.", by_endpoint)
+        self.verified_records = new("verified_records", "Buyer records checked.", by_endpoint)
+        self.billable_records = new("billable_records", "Buyer records billed.", by_endpoint)
+        self.matched_records = new(
+            "matched_records", "Buyer records that at least one holder confirmed.", by_endpoint
         )
-        self.checks = Counter(
-            "idcheck_checks",
-            "Checks answered, by kind and outcome.",
-            ["kind", "match"],
-            registry=self.registry,
+        self.checks = new("checks", "Checks answered, by kind and outcome.", "kind", "match")
+        self.uploads = new("uploads", "Holder batches written.")
+        self.signatures_stored = new(
+            "signatures_stored", "Signatures written to the index by holder uploads."
         )
-        self.verify_requests = Counter(
-            "idcheck_verify_requests",
-            "Verify requests answered, by endpoint.",
-            ["endpoint"],
-            registry=self.registry,
-        )
-        self.billable_records = Counter(
-            "idcheck_billable_records",
-            "Buyer records billed, by endpoint.",
-            ["endpoint"],
-            registry=self.registry,
-        )
-        self.matched_records = Counter(
-            "idcheck_matched_records",
-            "Buyer records that at least one holder confirmed, by endpoint.",
-            ["endpoint"],
-            registry=self.registry,
-        )
-        self.uploads = Counter(
-            "idcheck_uploads",
-            "Holder batches written.",
-            registry=self.registry,
-        )
-        self.rejected = Counter(
-            "idcheck_rejected_requests",
+        self.rejected = new(
+            "rejected_requests",
             "Requests refused, by error code (quota_exceeded, rate_limited, invalid_input, ...).",
-            ["reason"],
-            registry=self.registry,
-        )
-        self.signatures_stored = Counter(
-            "idcheck_signatures_stored",
-            "Signatures written to the index by holder uploads.",
-            registry=self.registry,
+            "reason",
         )
         for kind in KINDS:  # every series exists from the start, at zero
             for match in ("true", "false"):
@@ -86,6 +60,10 @@ class Metrics:
                 self.matched_records,
             ):
                 counter.labels(endpoint=endpoint)
+
+    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        """A counter idcheck_<name> of this registry."""
+        return Counter(f"idcheck_{name}", documentation, labels, registry=self.registry)
 
     def exposition(self) -> bytes:
         """The text format: all workers' values under serve, this process's otherwise."""

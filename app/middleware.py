@@ -11,9 +11,16 @@ from typing import Final
 from urllib.parse import unquote_plus
 
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
-from app.errors import BadRequest, IdcheckError, PayloadTooLarge, RequestTimeout
+from app.errors import BadRequest
+from app.errors import IdcheckError
+from app.errors import PayloadTooLarge
+from app.errors import RequestTimeout
 from app.limits import body_limit
 from app.metrics import Metrics
 from app.settings import Settings

@@ -4,13 +4,18 @@ The signature index itself belongs to `matching` (matching/tables.py).
 """
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
-from matching import Base, UtcDateTime
-from schemas.vocabulary import Role, SnapshotState
+from matching import Base
+from matching import UtcDateTime
+from schemas.vocabulary import Role
+from schemas.vocabulary import SnapshotState
 
 ROLES = tuple(Role)
 

@@ -5,10 +5,13 @@ import asyncio
 import contextlib
 from typing import Any
 
-from fastapi import Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from fastapi import Request
+from fastapi import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from app.db import allow_long_statements, write_turn
+from app.db import allow_long_statements
+from app.db import write_turn
 from app.idempotency import Idempotency
 
 

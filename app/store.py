@@ -12,7 +12,9 @@ from typing import Final
 
 import sqlalchemy.exc
 
-from app.errors import Conflict, IdcheckError, StoreUnavailable
+from app.errors import Conflict
+from app.errors import IdcheckError
+from app.errors import StoreUnavailable
 from schemas.vocabulary import ErrorCode
 
 log = logging.getLogger("idcheck")

@@ -12,18 +12,25 @@ before the work it bounds:
    exception rolls everything back. A store that cannot be reached is a 503.
 """
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
+from collections.abc import Coroutine
 from typing import Any
 
 import pydantic_core
-from fastapi import Request, Response
+from fastapi import Request
+from fastapi import Response
 from fastapi.routing import APIRoute
 
-from app.auth import authenticate, check_role
-from app.errors import InvalidJson, StoreUnavailable, UnsupportedMediaType
+from app.auth import authenticate
+from app.auth import check_role
+from app.errors import InvalidJson
+from app.errors import StoreUnavailable
+from app.errors import UnsupportedMediaType
 from app.idempotency import Idempotency
-from app.limits import LONG_RUNNING, UPLOADS
-from app.session import Replayed, RequestTransaction
+from app.limits import LONG_RUNNING
+from app.limits import UPLOADS
+from app.session import Replayed
+from app.session import RequestTransaction
 
 _READS = frozenset({"GET", "HEAD"})
 

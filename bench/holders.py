@@ -10,10 +10,12 @@ import multiprocessing
 import os
 import uuid
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from itertools import islice
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
@@ -21,7 +23,8 @@ from typing import Any
 
 from app.cli.people import people
 from matching import KeyRing
-from signatures import KIND_CODES, sign_record
+from signatures import KIND_CODES
+from signatures import sign_record
 
 CHUNK_ROWS = 10_000  # rows a signing process takes at a time; file sizes are multiples of it
 BLOCK_BYTES = 2**20

@@ -28,10 +28,16 @@ import asyncpg
 import httpx
 
 from app.cli.people import people
-from bench.holders import COPY_COLUMNS, SignedFile, index_rows, write_signed
-from bench.sign import TreeMemory, bench_sign
+from bench.holders import COPY_COLUMNS
+from bench.holders import SignedFile
+from bench.holders import index_rows
+from bench.holders import write_signed
+from bench.sign import TreeMemory
+from bench.sign import bench_sign
 from matching import KeyRing
-from signatures import derive_signing_key, normalize_field, sign_record
+from signatures import derive_signing_key
+from signatures import normalize_field
+from signatures import sign_record
 
 
 @dataclass(frozen=True)

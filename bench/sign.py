@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli.people import people, write_csv
+from app.cli.people import people
+from app.cli.people import write_csv
 
 KEY_HEX = "00" * 32
 

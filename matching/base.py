@@ -1,11 +1,15 @@
 """The database's one MetaData, with a naming convention so that migrations name constraints alike
 on SQLite and PostgreSQL. app's models and matching's index table share it."""
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import DateTime
+from sqlalchemy import Dialect
+from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator

@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.index import Destination, IndexedRecord
+from matching.index import Destination
+from matching.index import IndexedRecord
 from signatures import KIND_CODES
 
 _COLUMNS = ("ordinal", "record_key", "kind", "key_version", "value", "updated_at", "expires_on")

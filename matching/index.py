@@ -1,18 +1,22 @@
 """Writing the signature index: replacing records, erasing them, counting a dataset."""
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from typing import Final, TypeVar
+from typing import Final
+from typing import TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching.tables import signature_index, snapshot_index
-from signatures import KIND_CODES, KIND_NAMES
+from matching.tables import signature_index
+from matching.tables import snapshot_index
+from signatures import KIND_CODES
+from signatures import KIND_NAMES
 
 # Values per IN (...) list: well under SQLite's 32,766 bound variables and asyncpg's 32,767.
 CHUNK: Final = 1000

@@ -1,14 +1,18 @@
 """The server's keys, all derived from the master secret: signing keys, peppers, record keys."""
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Final
 from uuid import UUID
 
 import blake3
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from signatures import SIGNATURE_BYTES, derive_key, derive_pepper, derive_signing_key
+from signatures import SIGNATURE_BYTES
+from signatures import derive_key
+from signatures import derive_pepper
+from signatures import derive_signing_key
 
 INDEX_BYTES: Final = 16
 

@@ -6,13 +6,16 @@ from typing import Final
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import BYTEA
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.base import on_postgresql
 from matching.index import chunks
-from matching.tables import optouts, signature_index
-from signatures import CONTACT_KINDS, KIND_CODES
+from matching.tables import optouts
+from matching.tables import signature_index
+from signatures import CONTACT_KINDS
+from signatures import KIND_CODES
 
 #: Values per query on SQLite (under its bound of 32,766 variables); PostgreSQL takes any number in
 #: one array. A verify of 1,000 records (6 kinds, 2 key versions) is one statement either way, and

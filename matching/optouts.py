@@ -1,7 +1,8 @@
 """Objections: kept as index values of the email and phone kinds, never as raw values."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from matching.base import insert_or_skip
 from matching.keyring import KeyRing
 from matching.tables import optouts
-from signatures import CONTACT_KINDS, KIND_CODES, sign_fields
+from signatures import CONTACT_KINDS
+from signatures import KIND_CODES
+from signatures import sign_fields
 
 
 def optout_values(fields: dict[str, str], keyring: KeyRing) -> list[tuple[str, int, bytes]]:

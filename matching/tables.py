@@ -7,7 +7,18 @@ of the dataset id and the holder's external_id (see keyring.py).
 
 import sqlalchemy as sa
 
-from matching.base import Base, UtcDateTime
+from matching.base import Base
+from matching.base import UtcDateTime
+
+
+def _row_key(owner: sa.Column[object]) -> list[sa.Column[object]]:
+    """The primary key of a signature row: its owner (a dataset, or a snapshot), the record's key,
+    the kind's code."""
+    return [
+        owner,
+        sa.Column("record_key", sa.LargeBinary(16), primary_key=True),
+        sa.Column("kind", sa.SmallInteger, primary_key=True),
+    ]
 
 
 def _signature_columns() -> list[sa.Column[object]]:
@@ -28,9 +39,7 @@ def _signature_columns() -> list[sa.Column[object]]:
 signature_index = sa.Table(
     "signature_index",
     Base.metadata,
-    sa.Column("dataset_id", sa.Uuid, sa.ForeignKey("datasets.id"), primary_key=True),
-    sa.Column("record_key", sa.LargeBinary(16), primary_key=True),
-    sa.Column("kind", sa.SmallInteger, primary_key=True),
+    *_row_key(sa.Column("dataset_id", sa.Uuid, sa.ForeignKey("datasets.id"), primary_key=True)),
     *_signature_columns(),
     # Lookups are equality on `value`, a batch of them per query (= ANY of an array). A b-tree,
     # not a hash index: it is as fast for equality on 16 random bytes, and only a b-tree can
@@ -55,9 +64,7 @@ signature_index = sa.Table(
 snapshot_index = sa.Table(
     "snapshot_index",
     Base.metadata,
-    sa.Column("snapshot_id", sa.Uuid, sa.ForeignKey("snapshots.id"), primary_key=True),
-    sa.Column("record_key", sa.LargeBinary(16), primary_key=True),
-    sa.Column("kind", sa.SmallInteger, primary_key=True),
+    *_row_key(sa.Column("snapshot_id", sa.Uuid, sa.ForeignKey("snapshots.id"), primary_key=True)),
     sa.Column("dataset_id", sa.Uuid, nullable=False),
     *_signature_columns(),
 )

@@ -1,15 +1,22 @@
 """From buyer records to index values (probes), and from lookups to checks, verdicts and usage."""
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from uuid import UUID
 
 from matching.keyring import KeyRing
 from matching.lookup import Hits
 from schemas.vocabulary import Verdict
-from signatures import CONTACT_KINDS, KINDS, PAIR_KINDS, normalize_record, sign_fields
+from signatures import CONTACT_KINDS
+from signatures import KINDS
+from signatures import PAIR_KINDS
+from signatures import normalize_record
+from signatures import sign_fields
 
 
 @dataclass(frozen=True, slots=True)

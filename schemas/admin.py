@@ -4,10 +4,16 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
+from pydantic import Field
+from pydantic import StringConstraints
 
-from schemas.common import JSON_INTEGER, Label, Model, StoredText
-from schemas.vocabulary import AuditAction, Role
+from schemas.common import JSON_INTEGER
+from schemas.common import Label
+from schemas.common import Model
+from schemas.common import StoredText
+from schemas.vocabulary import AuditAction
+from schemas.vocabulary import Role
 
 
 class OrgCreate(Model):

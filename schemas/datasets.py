@@ -1,14 +1,24 @@
 """Holders: datasets and record uploads."""
 
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated
+from typing import Final
+from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
+from pydantic import Field
+from pydantic import StringConstraints
 
-from schemas.common import JSON_INTEGER, IsoDate, KeyVersionNumber, Model, Signature, StoredText
+from schemas.common import JSON_INTEGER
+from schemas.common import IsoDate
+from schemas.common import KeyVersionNumber
+from schemas.common import Model
+from schemas.common import Signature
+from schemas.common import StoredText
 from schemas.vocabulary import SnapshotState
-from signatures.kinds import KINDS, Kind
+from signatures.kinds import KINDS
+from signatures.kinds import Kind
 
 #: GDPR article 6(1): the lawful basis on which the holder keeps and shares the data.
 LegalBasis = Literal[

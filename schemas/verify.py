@@ -1,13 +1,22 @@
 """Buyers: verify requests and results."""
 
 from datetime import date
-from typing import Annotated, Final
+from typing import Annotated
+from typing import Final
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel
+from pydantic import Field
+from pydantic import StringConstraints
 
-from schemas.common import CountryCode, KeyVersionNumber, Model, Signature, StoredText
+from schemas.common import CountryCode
+from schemas.common import KeyVersionNumber
+from schemas.common import Model
+from schemas.common import Signature
+from schemas.common import StoredText
 from schemas.vocabulary import Verdict
-from signatures.kinds import KINDS, FieldName, Kind
+from signatures.kinds import KINDS
+from signatures.kinds import FieldName
+from signatures.kinds import Kind
 
 #: The ceiling of records per verify request; a server may be configured lower (its schema says).
 MAX_VERIFY_RECORDS: Final = 100_000

@@ -5,6 +5,7 @@ use these (a test fails when a copy drifts). Their values are wire strings, and 
 The kinds of signature and the fields of a record are the spec's (:mod:`signatures.kinds`)."""
 
 from enum import StrEnum
+from typing import Final
 
 
 class Role(StrEnum):
@@ -87,3 +88,28 @@ class ErrorCode(StrEnum):
     QUOTA_EXCEEDED = "quota_exceeded"
     INTERNAL_ERROR = "internal_error"
     STORE_UNAVAILABLE = "store_unavailable"
+
+
+#: The HTTP status each error code is answered with.
+STATUS: Final[dict[ErrorCode, int]] = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.INVALID_JSON: 400,
+    ErrorCode.API_KEY_IN_QUERY: 400,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.REQUEST_TIMEOUT: 408,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.SNAPSHOT_OPEN: 409,
+    ErrorCode.BUSY: 409,
+    ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.INVALID_INPUT: 422,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.QUOTA_EXCEEDED: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.STORE_UNAVAILABLE: 503,
+}

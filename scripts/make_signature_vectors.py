@@ -13,14 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from signatures import (
-    KINDS,
-    SPEC,
-    canonical_message,
-    derive_signing_key,
-    normalize_record,
-    sign_fields,
-)
+from signatures import KINDS
+from signatures import SPEC
+from signatures import canonical_message
+from signatures import derive_signing_key
+from signatures import normalize_record
+from signatures import sign_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "docs" / "signature-vectors-v1.json"

@@ -5,33 +5,30 @@ what the server uses to sign raw records in memory. One implementation, no drift
 """
 
 from signatures.errors import InvalidValue
-from signatures.keys import KEY_BYTES, derive_key, derive_pepper, derive_signing_key
-from signatures.kinds import (
-    CONTACT_KINDS,
-    FIELDS,
-    KIND_CODES,
-    KIND_NAMES,
-    KINDS,
-    PAIR_KINDS,
-    FieldName,
-    Kind,
-)
-from signatures.normalize import (
-    NormalizedRecord,
-    check_default_country,
-    check_field,
-    normalize_field,
-    normalize_record,
-)
-from signatures.sign import (
-    ALGORITHM,
-    SIGNATURE_BYTES,
-    SPEC,
-    SignedRecord,
-    canonical_message,
-    sign_fields,
-    sign_record,
-)
+from signatures.keys import KEY_BYTES
+from signatures.keys import derive_key
+from signatures.keys import derive_pepper
+from signatures.keys import derive_signing_key
+from signatures.kinds import CONTACT_KINDS
+from signatures.kinds import FIELDS
+from signatures.kinds import KIND_CODES
+from signatures.kinds import KIND_NAMES
+from signatures.kinds import KINDS
+from signatures.kinds import PAIR_KINDS
+from signatures.kinds import FieldName
+from signatures.kinds import Kind
+from signatures.normalize import NormalizedRecord
+from signatures.normalize import check_default_country
+from signatures.normalize import check_field
+from signatures.normalize import normalize_field
+from signatures.normalize import normalize_record
+from signatures.sign import ALGORITHM
+from signatures.sign import SIGNATURE_BYTES
+from signatures.sign import SPEC
+from signatures.sign import SignedRecord
+from signatures.sign import canonical_message
+from signatures.sign import sign_fields
+from signatures.sign import sign_record
 
 __all__ = [
     "ALGORITHM",

@@ -9,7 +9,8 @@ from typing import Final
 import pycountry
 
 from signatures.errors import InvalidValue
-from signatures.text import fold_name, fold_words
+from signatures.text import fold_name
+from signatures.text import fold_words
 
 # Street words replaced whole (after folding), as French addresses abbreviate them.
 STREET_WORDS: Final[dict[str, str]] = {

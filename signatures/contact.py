@@ -3,7 +3,8 @@
 from typing import Final
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
+from email_validator import validate_email
 
 from signatures.errors import InvalidValue
 

@@ -1,7 +1,9 @@
 """Date parsing: birth dates, and the day a holder's record was last updated."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from typing import Final
 
 from signatures.errors import InvalidValue

@@ -4,7 +4,9 @@ Each kind has a storage code, frozen: the server stores the code, not the name, 
 row. A new kind takes the next unused code, wherever it is listed; a code is never changed or
 reused (tests/signatures/test_kinds.py holds them)."""
 
-from typing import Final, Literal, get_args
+from typing import Final
+from typing import Literal
+from typing import get_args
 
 #: A field a record can carry.
 FieldName = Literal[

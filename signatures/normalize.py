@@ -1,14 +1,20 @@
 """Normalisation of fields and records, as signature spec v1 says."""
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 
-from signatures.address import normalize_country, normalize_postcode, normalize_street
-from signatures.contact import normalize_email, normalize_phone
+from signatures.address import normalize_country
+from signatures.address import normalize_postcode
+from signatures.address import normalize_street
+from signatures.contact import normalize_email
+from signatures.contact import normalize_phone
 from signatures.dates import normalize_birth_date
 from signatures.errors import InvalidValue
 from signatures.kinds import FIELDS
-from signatures.text import fold_name, trim
+from signatures.text import fold_name
+from signatures.text import trim
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,20 +8,19 @@ never skips.
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-from tests.helpers.databases import (
-    BACKENDS,
-    POSTGRES_URL,
-    Database,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_database,
-)
+from tests.helpers.databases import BACKENDS
+from tests.helpers.databases import POSTGRES_URL
+from tests.helpers.databases import Database
+from tests.helpers.databases import create_postgres_database
+from tests.helpers.databases import drop_postgres_database
+from tests.helpers.databases import postgres_database
 
 # In CI, property tests and schemathesis draw the same examples every run: a red CI is a finding to
 # reproduce, never a dice roll. At a desk, they explore new examples each run.

@@ -15,10 +15,17 @@ from app.auth import check_role
 from app.errors import IdcheckError
 from app.metrics import Metrics
 from app.models import ROLES
-from app.services.principals import KEY_PATTERN, Principal
+from app.services.principals import KEY_PATTERN
+from app.services.principals import Principal
 from idcheck.client._exceptions import _BY_CODE
-from schemas.vocabulary import AuditAction, Endpoint, ErrorCode, Role, SnapshotState, Verdict
-from signatures import FIELDS, KINDS
+from schemas.vocabulary import AuditAction
+from schemas.vocabulary import Endpoint
+from schemas.vocabulary import ErrorCode
+from schemas.vocabulary import Role
+from schemas.vocabulary import SnapshotState
+from schemas.vocabulary import Verdict
+from signatures import FIELDS
+from signatures import KINDS
 
 ROOT = Path(__file__).parents[1]
 SCHEMA = json.loads((ROOT / "docs" / "openapi.json").read_text())

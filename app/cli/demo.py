@@ -22,7 +22,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.people import HEADER, people, write_csv
+from app.cli.people import HEADER
+from app.cli.people import people
+from app.cli.people import write_csv
 from idcheck.cli.errors import CliError
 from idcheck.cli.push import push
 from idcheck.cli.remote import Remote

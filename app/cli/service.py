@@ -5,14 +5,18 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import click
 from pydantic import ValidationError
 
-from app.settings import EMBEDDED_KEY_FILE, Settings, SettingsError
+from app.settings import EMBEDDED_KEY_FILE
+from app.settings import Settings
+from app.settings import SettingsError
 from idcheck.cli.errors import CliError
 from schemas.vocabulary import Role
 
@@ -205,7 +209,9 @@ def admin_group() -> None:
 async def _with_session(
     settings: Settings, work: "Callable[[AsyncSession, KeyRing], Awaitable[T]]"
 ) -> T:
-    from app.db import allow_long_statements, create_engine, create_sessionmaker
+    from app.db import allow_long_statements
+    from app.db import create_engine
+    from app.db import create_sessionmaker
     from app.services.key_versions import load_keyring
 
     engine = create_engine(settings)
@@ -251,7 +257,8 @@ def create_org_command(name: str, role: str) -> None:
 @click.option("--label", help="What the key is for, shown in key listings.")
 def create_key_command(org: str, label: str | None) -> None:
     """Create an API key for an organisation; prints the key, once."""
-    from app.services.admin import create_key, find_org
+    from app.services.admin import create_key
+    from app.services.admin import find_org
 
     async def work(session: "AsyncSession", keyring: "KeyRing") -> str:
         _, key = await create_key(session, None, keyring, await find_org(session, org), label)
@@ -285,7 +292,9 @@ def usage_export_command(
     start: "datetime", end: "datetime", group_by: str, output: Path | None
 ) -> None:
     """The rows of GET /v1/usage, as CSV with a header line."""
-    from app.services.usage import parse_group_by, to_csv, usage_rows
+    from app.services.usage import parse_group_by
+    from app.services.usage import to_csv
+    from app.services.usage import usage_rows
     from idcheck.cli.files import atomic_text_file
 
     async def work(session: "AsyncSession", _: "KeyRing") -> str:
@@ -319,7 +328,8 @@ def purge_command() -> None:
 def optout_command(path: Path) -> None:
     """Record objections in bulk; only their index values are kept."""
     from app.services.privacy import opt_out_bulk
-    from idcheck.cli.csv_input import map_columns, open_csv
+    from idcheck.cli.csv_input import map_columns
+    from idcheck.cli.csv_input import open_csv
 
     source = open_csv(path)
     try:

@@ -3,32 +3,38 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response, status
+from fastapi import APIRouter
+from fastapi import FastAPI
+from fastapi import Path
+from fastapi import Query
+from fastapi import Request
+from fastapi import Response
+from fastapi import status
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
 from app.auth import AdminPrincipal
-from app.deps import KeyRingDep, SessionDep
+from app.deps import KeyRingDep
+from app.deps import SessionDep
 from app.routes import AUTHENTICATED
 from app.services import admin as service
-from app.services import auditlog, key_versions
+from app.services import auditlog
+from app.services import key_versions
 from app.services.privacy import opt_out_raw
 from app.transaction import TransactionalRoute
-from schemas.admin import (
-    AuditLog,
-    KeyCreate,
-    KeyCreated,
-    KeyList,
-    KeyOut,
-    KeyVersionCreated,
-    KeyVersionList,
-    OptOut,
-    OrgCreate,
-    OrgList,
-    OrgOut,
-    QuotaOut,
-    QuotaSet,
-)
+from schemas.admin import AuditLog
+from schemas.admin import KeyCreate
+from schemas.admin import KeyCreated
+from schemas.admin import KeyList
+from schemas.admin import KeyOut
+from schemas.admin import KeyVersionCreated
+from schemas.admin import KeyVersionList
+from schemas.admin import OptOut
+from schemas.admin import OrgCreate
+from schemas.admin import OrgList
+from schemas.admin import OrgOut
+from schemas.admin import QuotaOut
+from schemas.admin import QuotaSet
 from schemas.common import IsoDate
 from schemas.vocabulary import AuditAction
 

@@ -1,47 +1,51 @@
 """Holders: datasets, record uploads (JSON or streamed NDJSON), erasure."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Query
+from fastapi import Request
+from fastapi import Response
+from fastapi import status
 
 from app.auth import HolderPrincipal
-from app.deps import (
-    KeyRingDep,
-    MetricsDep,
-    OpenSnapshot,
-    OwnedDataset,
-    OwnedSnapshot,
-    SessionDep,
-    SettingsDep,
-    TransactionDep,
-)
-from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, detail
-from app.metrics import Metrics
+from app.deps import KeyRingDep
+from app.deps import MetricsDep
+from app.deps import OpenSnapshot
+from app.deps import OwnedDataset
+from app.deps import OwnedSnapshot
+from app.deps import SessionDep
+from app.deps import SettingsDep
+from app.deps import TransactionDep
+from app.errors import InvalidInput
+from app.errors import PayloadTooLarge
+from app.errors import UnsupportedMediaType
+from app.errors import detail
 from app.routes import AUTHENTICATED
-from app.services import auditlog, snapshots
+from app.services import auditlog
 from app.services import datasets as service
-from app.services.principals import Principal
+from app.services import snapshots
 from app.services.privacy import opt_out_signed
-from app.services.uploads import ingest, ndjson_records, parse_json_body, spool_records
-from app.session import RequestTransaction
-from app.settings import Settings
+from app.services.uploads import ingest
+from app.services.uploads import ndjson_records
+from app.services.uploads import parse_json_body
+from app.services.uploads import spool_records
 from app.transaction import TransactionalRoute
-from matching import KeyRing
 from schemas.admin import AuditLog
-from schemas.datasets import (
-    DatasetCreate,
-    DatasetDetail,
-    DatasetList,
-    DatasetOut,
-    DeleteRecords,
-    DeleteResult,
-    SignedOptOuts,
-    SnapshotOut,
-    UploadRecord,
-    UploadResult,
-)
+from schemas.datasets import DatasetCreate
+from schemas.datasets import DatasetDetail
+from schemas.datasets import DatasetList
+from schemas.datasets import DatasetOut
+from schemas.datasets import DeleteRecords
+from schemas.datasets import DeleteResult
+from schemas.datasets import SignedOptOuts
+from schemas.datasets import SnapshotOut
+from schemas.datasets import UploadRecord
+from schemas.datasets import UploadResult
 from signatures import KINDS
 
 router = APIRouter(
@@ -120,24 +124,51 @@ UPLOAD_BODY = {
 }
 
 
-async def _upload(
-    request: Request,
-    transaction: RequestTransaction,
-    holder: Principal,
-    target: tuple[UUID, UUID | None],
-    services: tuple[KeyRing, Settings, Metrics],
-) -> UploadResult:
-    """Check the destination in a short read, spool the body (no connection held while the client
-    sends), then write it in the request's transaction under the dataset's row lock."""
-    keyring, settings, metrics = services
-    dataset_id, snapshot_id = target
-    async with request.app.state.read_sessionmaker() as reader:
-        dataset = await service.owned_dataset(reader, holder, dataset_id)
-        if snapshot_id is not None:
-            await snapshots.owned_snapshot(reader, dataset, snapshot_id, open_only=True)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    records: AsyncIterator[tuple[int, UploadRecord | bytes]]
-    if media_type in JSON_TYPES:
+@dataclass
+class Uploader:
+    """What both upload routes need, declared once; called with the destination."""
+
+    request: Request
+    holder: HolderPrincipal
+    transaction: TransactionDep
+    keyring: KeyRingDep
+    settings: SettingsDep
+    metrics: MetricsDep
+
+    async def __call__(self, dataset_id: UUID, snapshot_id: UUID | None = None) -> UploadResult:
+        """Check the destination in a short read, spool the body (no connection held while the
+        client sends), then write it in the request's transaction under the dataset's row lock."""
+        holder, settings = self.holder, self.settings
+        async with self.request.app.state.read_sessionmaker() as reader:
+            dataset = await service.owned_dataset(reader, holder, dataset_id)
+            if snapshot_id is not None:
+                await snapshots.owned_snapshot(reader, dataset, snapshot_id, open_only=True)
+        records = await self._records()
+        spool = await spool_records(
+            self.keyring, dataset, records, max_records=settings.max_batch_records
+        )
+        try:
+            session = await self.transaction.session()
+            dataset = await service.owned_dataset(session, holder, dataset_id, lock=True)
+            if snapshot_id is not None:
+                await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
+            batch, signatures = await ingest(
+                session, dataset, holder, spool, snapshot_id=snapshot_id
+            )
+        finally:
+            spool.close()
+        self.metrics.uploads.inc()
+        self.metrics.signatures_stored.inc(signatures)
+        return UploadResult(upserted=batch.records, batch_id=batch.id)
+
+    async def _records(self) -> AsyncIterator[tuple[int, UploadRecord | bytes]]:
+        """The body's records: JSON read whole (bounded), NDJSON line by line as it streams."""
+        request, settings = self.request, self.settings
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type in NDJSON_TYPES:
+            return _ndjson(request, settings.max_ndjson_line_bytes)
+        if media_type not in JSON_TYPES:
+            raise UnsupportedMediaType("send application/json or application/x-ndjson")
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
@@ -146,40 +177,18 @@ async def _upload(
                     f"a JSON batch is at most {settings.max_json_body_bytes:,} bytes: "
                     "send larger ones as NDJSON (application/x-ndjson)"
                 )
-        records = _json_records(bytes(raw))
-    elif media_type in NDJSON_TYPES:
-        records = _ndjson(request, settings.max_ndjson_line_bytes)
-    else:
-        raise UnsupportedMediaType("send application/json or application/x-ndjson")
-    spool = await spool_records(keyring, dataset, records, max_records=settings.max_batch_records)
-    try:
-        session = await transaction.session()
-        dataset = await service.owned_dataset(session, holder, dataset_id, lock=True)
-        if snapshot_id is not None:
-            await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
-        batch, signatures = await ingest(session, dataset, holder, spool, snapshot_id=snapshot_id)
-    finally:
-        spool.close()
-    metrics.uploads.inc()
-    metrics.signatures_stored.inc(signatures)
-    return UploadResult(upserted=batch.records, batch_id=batch.id)
+        return _json_records(bytes(raw))
+
+
+UploaderDep = Annotated[Uploader, Depends()]
 
 
 @router.post("/{dataset_id}/records", operation_id="upload_records", openapi_extra=UPLOAD_BODY)
-async def upload_records(
-    dataset_id: UUID,
-    request: Request,
-    holder: HolderPrincipal,
-    transaction: TransactionDep,
-    keyring: KeyRingDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-) -> UploadResult:
+async def upload_records(dataset_id: UUID, upload: UploaderDep) -> UploadResult:
     """A batch of records as signatures; one invalid record rejects the whole batch (422). Two
     uploads to one dataset are written one after the other (the later wins for a record both
     hold)."""
-    services = (keyring, settings, metrics)
-    return await _upload(request, transaction, holder, (dataset_id, None), services)
+    return await upload(dataset_id)
 
 
 @router.post(
@@ -204,18 +213,10 @@ async def get_snapshot(snapshot: OwnedSnapshot) -> SnapshotOut:
     openapi_extra=UPLOAD_BODY,
 )
 async def upload_snapshot_records(
-    dataset_id: UUID,
-    snapshot_id: UUID,
-    request: Request,
-    holder: HolderPrincipal,
-    transaction: TransactionDep,
-    keyring: KeyRingDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
+    dataset_id: UUID, snapshot_id: UUID, upload: UploaderDep
 ) -> UploadResult:
     """A batch into an open snapshot; the live dataset is untouched until the commit."""
-    services = (keyring, settings, metrics)
-    return await _upload(request, transaction, holder, (dataset_id, snapshot_id), services)
+    return await upload(dataset_id, snapshot_id)
 
 
 @router.post("/{dataset_id}/snapshots/{snapshot_id}/commit", operation_id="commit_snapshot")

@@ -3,16 +3,25 @@
 import hmac
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
+from fastapi import Request
+from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.auth import ClientPrincipal
-from app.deps import KeyRingDep, MetricsDep, SessionDep, SettingsDep
-from app.errors import StoreUnavailable, Unauthenticated
-from app.routes import AUTHENTICATED, error_responses
+from app.deps import KeyRingDep
+from app.deps import MetricsDep
+from app.deps import SessionDep
+from app.deps import SettingsDep
+from app.errors import StoreUnavailable
+from app.errors import Unauthenticated
+from app.routes import AUTHENTICATED
+from app.routes import error_responses
 from app.transaction import TransactionalRoute
-from schemas.service import Health, SigningKeyOut
-from signatures import ALGORITHM, SPEC
+from schemas.service import Health
+from schemas.service import SigningKeyOut
+from signatures import ALGORITHM
+from signatures import SPEC
 
 router = APIRouter(route_class=TransactionalRoute)
 

@@ -1,18 +1,32 @@
 """Usage: finance and admin see everyone's; buyers and holders see their own."""
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from typing import Annotated
+from typing import Any
+from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Query
+from fastapi import Request
+from fastapi import Response
 
-from app.auth import ClientPrincipal, require
+from app.auth import ClientPrincipal
+from app.auth import require
 from app.deps import SessionDep
 from app.routes import AUTHENTICATED
 from app.services.principals import Principal
-from app.services.usage import GROUP_BY_PATTERN, UsageLine, parse_group_by, to_csv, usage_rows
+from app.services.usage import GROUP_BY_PATTERN
+from app.services.usage import parse_group_by
+from app.services.usage import to_csv
+from app.services.usage import usage_rows
 from app.transaction import TransactionalRoute
 from schemas.common import IsoDate
-from schemas.usage import UsageReport, UsageRow
+from schemas.usage import UsageReport
+from schemas.usage import UsageRow
 from schemas.vocabulary import Role
 
 router = APIRouter(
@@ -50,54 +64,53 @@ OwnGroupBy = Annotated[
 Format = Annotated[str | None, Query(pattern="^(json|csv)$", description="json (default) or csv")]
 
 
-def _answer(
-    request: Request, rows: list[UsageLine], group_by: list[str], output: str | None
-) -> UsageReport | Response:
-    wants_csv = output == "csv" or (
-        output is None and "text/csv" in request.headers.get("accept", "")
-    )
-    if wants_csv:
-        return Response(
-            to_csv(rows, group_by),
-            media_type="text/csv",
-            headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
+@dataclass
+class Report:
+    """A usage report as both routes answer it: the period, and JSON or CSV."""
+
+    request: Request
+    session: SessionDep
+    start: Start = None
+    end: End = None
+    format: Format = None
+
+    async def answer(
+        self, group_by: str | None, *, buyer_id: UUID | None = None, holder_id: UUID | None = None
+    ) -> UsageReport | Response:
+        groups = parse_group_by(group_by)
+        start, end = self.start or _this_month(), self.end or _next_month()
+        rows = await usage_rows(
+            self.session, start, end, groups, buyer_id=buyer_id, holder_id=holder_id
         )
-    return UsageReport(rows=[UsageRow.model_validate(row) for row in rows])
+        accepts_csv = "text/csv" in self.request.headers.get("accept", "")
+        if self.format == "csv" or (self.format is None and accepts_csv):
+            return Response(
+                to_csv(rows, groups),
+                media_type="text/csv",
+                headers={"Content-Disposition": 'attachment; filename="usage.csv"'},
+            )
+        return UsageReport(rows=[UsageRow.model_validate(row) for row in rows])
+
+
+ReportDep = Annotated[Report, Depends()]
 
 
 @router.get("/usage", operation_id="get_usage", responses=_CSV, response_model=UsageReport)
 async def usage(
-    request: Request,
-    _: FinancePrincipal,
-    session: SessionDep,
-    start: Start = None,
-    end: End = None,
-    group_by: GroupBy = None,
-    format: Format = None,
+    _: FinancePrincipal, report: ReportDep, group_by: GroupBy = None
 ) -> UsageReport | Response:
     """Usage of every organisation. By buyer: what each is billed. By holder: what each is
     credited. `format=csv` or `Accept: text/csv` gives the same rows as CSV."""
-    groups = parse_group_by(group_by)
-    rows = await usage_rows(session, start or _this_month(), end or _next_month(), groups)
-    return _answer(request, rows, groups, format)
+    return await report.answer(group_by)
 
 
 @router.get("/usage/me", operation_id="get_my_usage", responses=_CSV, response_model=UsageReport)
 async def my_usage(
-    request: Request,
-    caller: ClientPrincipal,
-    session: SessionDep,
-    start: Start = None,
-    end: End = None,
-    group_by: OwnGroupBy = None,
-    format: Format = None,
+    caller: ClientPrincipal, report: ReportDep, group_by: OwnGroupBy = None
 ) -> UsageReport | Response:
     """The caller's own usage: a buyer's queries, or a holder's credited matches.
 
     Grouped by day or month, or not at all."""
-    groups = parse_group_by(group_by)
-    scope = (
-        {"buyer_id": caller.org_id} if caller.role == Role.BUYER else {"holder_id": caller.org_id}
-    )
-    rows = await usage_rows(session, start or _this_month(), end or _next_month(), groups, **scope)
-    return _answer(request, rows, groups, format)
+    if caller.role == Role.BUYER:
+        return await report.answer(group_by, buyer_id=caller.org_id)
+    return await report.answer(group_by, holder_id=caller.org_id)

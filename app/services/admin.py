@@ -1,18 +1,24 @@
 """Organisations and API keys."""
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
-from app.models import ApiKey, Org
+from app.errors import Conflict
+from app.errors import NotFound
+from app.models import ApiKey
+from app.models import Org
 from app.services.audit import audit
-from app.services.metering import count_month, month_of
-from app.services.principals import Principal, make_key
+from app.services.metering import count_month
+from app.services.metering import month_of
+from app.services.principals import Principal
+from app.services.principals import make_key
 from matching import KeyRing
-from schemas.vocabulary import AuditAction, Role
+from schemas.vocabulary import AuditAction
+from schemas.vocabulary import Role
 
 
 async def create_org(session: AsyncSession, actor: Principal | None, name: str, role: str) -> Org:

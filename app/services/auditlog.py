@@ -1,12 +1,17 @@
 """Reading the audit log: everything for admins; for a holder, what concerns it."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AuditEvent, Dataset, UsageCredit
+from app.models import AuditEvent
+from app.models import Dataset
+from app.models import UsageCredit
 from schemas.vocabulary import AuditAction
 
 

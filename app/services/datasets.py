@@ -6,11 +6,17 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
-from app.models import Batch, Dataset
+from app.errors import Conflict
+from app.errors import NotFound
+from app.models import Batch
+from app.models import Dataset
 from app.services.audit import audit
 from app.services.principals import Principal
-from matching import DatasetCounts, KeyRing, dataset_counts, delete_dataset, delete_records
+from matching import DatasetCounts
+from matching import KeyRing
+from matching import dataset_counts
+from matching import delete_dataset
+from matching import delete_records
 from schemas.vocabulary import AuditAction
 
 

@@ -1,15 +1,21 @@
 """Signing-key versions: rotate to a new current version, see who uses which, retire old ones."""
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
-from app.models import Dataset, KeyVersion, Org
+from app.errors import Conflict
+from app.errors import NotFound
+from app.models import Dataset
+from app.models import KeyVersion
+from app.models import Org
 from app.services.audit import audit
 from app.services.principals import Principal
-from matching import KeyRing, signature_index
+from matching import KeyRing
+from matching import signature_index
 from schemas.vocabulary import AuditAction
 
 

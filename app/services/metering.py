@@ -10,7 +10,8 @@ quota counts the month so far from the events; each verify reads the quota under
 (PostgreSQL), so the quota's UPDATE waits for the verifies in flight and counts them too.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import TooManyRequests
-from app.models import Org, UsageCredit, UsageEvent, UsageMonth
+from app.models import Org
+from app.models import UsageCredit
+from app.models import UsageEvent
+from app.models import UsageMonth
 from app.services.principals import Principal
 from matching import Usage
 from matching.base import insert_or_skip

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Unauthenticated
-from app.models import ApiKey, Org
+from app.models import ApiKey
+from app.models import Org
 from matching import KeyRing
 from schemas.vocabulary import Role
 

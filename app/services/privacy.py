@@ -1,17 +1,24 @@
 """Privacy lifecycle: objections (opt-outs) and retention purges."""
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import InvalidInput, detail, unknown_versions
+from app.errors import InvalidInput
+from app.errors import detail
+from app.errors import unknown_versions
 from app.models import Dataset
 from app.services.audit import audit
 from app.services.principals import Principal
-from matching import KeyRing, add_optouts, optout_values, purge_expired
+from matching import KeyRing
+from matching import add_optouts
+from matching import optout_values
+from matching import purge_expired
 from schemas.vocabulary import AuditAction
 from signatures import normalize_record
 

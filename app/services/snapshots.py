@@ -1,18 +1,26 @@
 """Snapshots: a holder replaces a dataset without a gap. Batches go into the snapshot apart from
 the live rows; the commit swaps them in within one transaction; an abort drops them."""
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
-from app.models import Dataset, Snapshot
+from app.errors import Conflict
+from app.errors import NotFound
+from app.models import Dataset
+from app.models import Snapshot
 from app.services.audit import audit
 from app.services.principals import Principal
-from matching import LARGE_CHANGE, analyze, drop_snapshot, swap_in_snapshot
-from schemas.vocabulary import AuditAction, ErrorCode, SnapshotState
+from matching import LARGE_CHANGE
+from matching import analyze
+from matching import drop_snapshot
+from matching import swap_in_snapshot
+from schemas.vocabulary import AuditAction
+from schemas.vocabulary import ErrorCode
+from schemas.vocabulary import SnapshotState
 from signatures import KINDS
 
 

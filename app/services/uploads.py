@@ -10,31 +10,39 @@ on arrival.
 
 import pickle
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import Final
 from uuid import UUID
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import InvalidInput, InvalidJson, detail, validation_details
-from app.models import Batch, Dataset
+from app.errors import InvalidInput
+from app.errors import InvalidJson
+from app.errors import detail
+from app.errors import validation_details
+from app.models import Batch
+from app.models import Dataset
 from app.services.audit import audit
 from app.services.principals import Principal
-from matching import (
-    LARGE_CHANGE,
-    Destination,
-    IndexedRecord,
-    KeyRing,
-    analyze,
-    keys_in_batch,
-    on_postgresql,
-    replace_records,
-)
+from matching import LARGE_CHANGE
+from matching import Destination
+from matching import IndexedRecord
+from matching import KeyRing
+from matching import analyze
+from matching import keys_in_batch
+from matching import on_postgresql
+from matching import replace_records
 from matching.bulk import BulkLoad
 from matching.index import CHUNK
-from schemas.datasets import UploadBody, UploadRecord
+from schemas.datasets import UploadBody
+from schemas.datasets import UploadRecord
 from schemas.vocabulary import AuditAction
 from signatures.dates import today
 

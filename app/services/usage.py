@@ -10,7 +10,8 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Final
+from typing import Any
+from typing import Final
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -18,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput
-from app.models import Org, UsageCredit, UsageEvent
+from app.models import Org
+from app.models import UsageCredit
+from app.models import UsageEvent
 
 GROUPS: Final = ("buyer", "holder", "day", "month")
 _GROUP_COLUMNS: Final = {

@@ -2,17 +2,26 @@
 the usage event written: all in the request's one transaction, which the route begins only once
 the records are normalised and signed (so SQLite's write lock is never held for that)."""
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import StoreUnavailable
 from app.services.audit import audit
-from app.services.metering import charge, record_usage
+from app.services.metering import charge
+from app.services.metering import record_usage
 from app.services.principals import Principal
-from matching import Judgement, Probe, Usage, judge, lookup, probe_values, tally
-from schemas.vocabulary import AuditAction, Endpoint
+from matching import Judgement
+from matching import Probe
+from matching import Usage
+from matching import judge
+from matching import lookup
+from matching import probe_values
+from matching import tally
+from schemas.vocabulary import AuditAction
+from schemas.vocabulary import Endpoint
 
 
 async def verify(

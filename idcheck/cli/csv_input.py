@@ -6,10 +6,13 @@ Separators `;`, `,` or tab, sniffed from the header line; UTF-8 with or without 
 
 import codecs
 import csv
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO
+from typing import Final
 
 from idcheck.cli.errors import CliError
 from signatures import FIELDS

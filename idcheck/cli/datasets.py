@@ -10,9 +10,12 @@ from uuid import UUID
 
 import click
 from rich.console import Console
-from rich.table import Column, Table
+from rich.table import Column
+from rich.table import Table
 
-from idcheck.cli.remote import api_errors, remote_options, resolve
+from idcheck.cli.remote import api_errors
+from idcheck.cli.remote import remote_options
+from idcheck.cli.remote import resolve
 from schemas.datasets import LegalBasis
 from signatures import KINDS
 

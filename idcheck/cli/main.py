@@ -8,7 +8,10 @@ from idcheck.cli.push import push_command
 from idcheck.cli.remote import login_command
 from idcheck.cli.sign import sign_command
 from idcheck.cli.verify import verify_command
-from signatures import FIELDS, InvalidValue, check_default_country, check_field
+from signatures import FIELDS
+from signatures import InvalidValue
+from signatures import check_default_country
+from signatures import check_field
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

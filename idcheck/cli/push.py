@@ -16,7 +16,8 @@ import time
 import uuid
 from collections import Counter
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,14 @@ from rich.console import Console
 from rich.table import Table
 
 from idcheck.cli.errors import CliError
-from idcheck.cli.remote import Remote, api_errors, remote_options, resolve, state_dir
-from idcheck.cli.sign import open_signing, progress_bar, signing_options
+from idcheck.cli.remote import Remote
+from idcheck.cli.remote import api_errors
+from idcheck.cli.remote import remote_options
+from idcheck.cli.remote import resolve
+from idcheck.cli.remote import state_dir
+from idcheck.cli.sign import open_signing
+from idcheck.cli.sign import progress_bar
+from idcheck.cli.sign import signing_options
 from idcheck.cli.signing import sign_rows
 from idcheck.client import Client
 from signatures.dates import today

@@ -9,16 +9,24 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
+from typing import ParamSpec
+from typing import TypeVar
 
 import click
 
 from idcheck.cli.errors import CliError
-from idcheck.client import DEFAULT_URL, APIError, AsyncClient, Client, IdcheckError, RetryEvent
+from idcheck.client import DEFAULT_URL
+from idcheck.client import APIError
+from idcheck.client import AsyncClient
+from idcheck.client import Client
+from idcheck.client import IdcheckError
+from idcheck.client import RetryEvent
 from schemas.vocabulary import Role
 
 P = ParamSpec("P")

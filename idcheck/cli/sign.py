@@ -5,22 +5,36 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from contextlib import nullcontext
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
-from typing import Final, ParamSpec, TextIO, TypeVar
+from typing import Final
+from typing import ParamSpec
+from typing import TextIO
+from typing import TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn
+from rich.progress import Progress
+from rich.progress import TaskProgressColumn
+from rich.progress import TextColumn
+from rich.progress import TimeRemainingColumn
 from rich.table import Table
 
-from idcheck.cli.csv_input import CsvFile, map_columns, open_csv
+from idcheck.cli.csv_input import CsvFile
+from idcheck.cli.csv_input import map_columns
+from idcheck.cli.csv_input import open_csv
 from idcheck.cli.errors import CliError
 from idcheck.cli.files import atomic_text_file
 from idcheck.cli.keyfile import read_key_file
-from idcheck.cli.signing import SignJob, sign_rows
-from signatures import FIELDS, KINDS, check_default_country
+from idcheck.cli.signing import SignJob
+from idcheck.cli.signing import sign_rows
+from signatures import FIELDS
+from signatures import KINDS
+from signatures import check_default_country
 from signatures.dates import today
 
 P = ParamSpec("P")

@@ -9,14 +9,20 @@ import hmac
 import json
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from typing import Final
 
 from idcheck.cli.csv_input import Columns
-from signatures import FIELDS, InvalidValue, normalize_record, sign_fields
+from signatures import FIELDS
+from signatures import InvalidValue
+from signatures import normalize_record
+from signatures import sign_fields
 from signatures.dates import parse_past_date
 
 MAX_EXTERNAL_ID: Final = 128  # docs/api.md: external_id is at most 128 characters

@@ -14,20 +14,33 @@ from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+from typing import TextIO
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from idcheck.cli.csv_input import CsvFile, map_columns, open_csv
+from idcheck.cli.csv_input import CsvFile
+from idcheck.cli.csv_input import map_columns
+from idcheck.cli.csv_input import open_csv
 from idcheck.cli.errors import CliError
-from idcheck.cli.remote import Remote, api_errors, remote_options, resolve
-from idcheck.cli.sign import parse_mappings, progress_bar
+from idcheck.cli.remote import Remote
+from idcheck.cli.remote import api_errors
+from idcheck.cli.remote import remote_options
+from idcheck.cli.remote import resolve
+from idcheck.cli.sign import parse_mappings
+from idcheck.cli.sign import progress_bar
 from idcheck.client import IdcheckError
-from schemas.verify import Check, Result, VerifyResponse
+from schemas.verify import Check
+from schemas.verify import Result
+from schemas.verify import VerifyResponse
 from schemas.vocabulary import Verdict
-from signatures import FIELDS, KINDS, check_default_country, normalize_record, sign_fields
+from signatures import FIELDS
+from signatures import KINDS
+from signatures import check_default_country
+from signatures import normalize_record
+from signatures import sign_fields
 
 MAX_VALUE = 256  # docs/api.md: a raw value is at most 256 characters
 COLUMNS = ["idcheck_verdict", *(f"idcheck_{kind}" for kind in KINDS)]

@@ -5,32 +5,33 @@ lost answer is replayed by the server, never done (or billed) twice. Errors: see
 client._exceptions for the tree.
 """
 
-from idcheck.client._base import DEFAULT_URL, Call, RetryEvent
+from idcheck.client._base import DEFAULT_URL
+from idcheck.client._base import Call
+from idcheck.client._base import RetryEvent
 from idcheck.client._calls import ndjson
-from idcheck.client._client import AsyncClient, Client
-from idcheck.client._exceptions import (
-    APIError,
-    ApiKeyInQuery,
-    AuthenticationError,
-    BadRequest,
-    Busy,
-    Conflict,
-    IdcheckError,
-    IdempotencyKeyInFlight,
-    IdempotencyKeyReused,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-    PermissionDenied,
-    QuotaExceeded,
-    RateLimited,
-    RequestTimeout,
-    ServerError,
-    StoreUnavailable,
-    TooManyRequests,
-    TransportError,
-    UnsupportedMediaType,
-)
+from idcheck.client._client import AsyncClient
+from idcheck.client._client import Client
+from idcheck.client._exceptions import APIError
+from idcheck.client._exceptions import ApiKeyInQuery
+from idcheck.client._exceptions import AuthenticationError
+from idcheck.client._exceptions import BadRequest
+from idcheck.client._exceptions import Busy
+from idcheck.client._exceptions import Conflict
+from idcheck.client._exceptions import IdcheckError
+from idcheck.client._exceptions import IdempotencyKeyInFlight
+from idcheck.client._exceptions import IdempotencyKeyReused
+from idcheck.client._exceptions import InvalidInput
+from idcheck.client._exceptions import NotFound
+from idcheck.client._exceptions import PayloadTooLarge
+from idcheck.client._exceptions import PermissionDenied
+from idcheck.client._exceptions import QuotaExceeded
+from idcheck.client._exceptions import RateLimited
+from idcheck.client._exceptions import RequestTimeout
+from idcheck.client._exceptions import ServerError
+from idcheck.client._exceptions import StoreUnavailable
+from idcheck.client._exceptions import TooManyRequests
+from idcheck.client._exceptions import TransportError
+from idcheck.client._exceptions import UnsupportedMediaType
 from idcheck.client._retry import Retry
 
 __all__ = [

@@ -4,13 +4,20 @@ import json
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
 import httpx
 
-from idcheck.client._exceptions import APIError, TransportError, error_class
-from idcheck.client._retry import Retry, retried, retry_after
+from idcheck.client._exceptions import APIError
+from idcheck.client._exceptions import TransportError
+from idcheck.client._exceptions import error_class
+from idcheck.client._retry import Retry
+from idcheck.client._retry import retried
+from idcheck.client._retry import retry_after
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -41,6 +48,8 @@ class RetryEvent:
 
 
 class BaseClient:
+    """What Client and AsyncClient share: configuration, requests, answers and retries."""
+
     def __init__(
         self,
         base_url: str | None = None,
@@ -49,8 +58,13 @@ class BaseClient:
         timeout: float = 60.0,
         retry: Retry | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        transport: Any = None,
+        verify: Any = True,
+        max_connections: int = 10,
     ) -> None:
-        """``base_url`` and ``api_key`` default to $IDCHECK_URL and $IDCHECK_API_KEY."""
+        """``base_url`` and ``api_key`` default to $IDCHECK_URL and $IDCHECK_API_KEY;
+        ``transport`` is an httpx transport (``httpx.BaseTransport`` for Client,
+        ``httpx.AsyncBaseTransport`` for AsyncClient), ``verify`` httpx's TLS verification."""
         self.base_url = (base_url or os.environ.get("IDCHECK_URL") or DEFAULT_URL).rstrip("/")
         key = api_key or os.environ.get("IDCHECK_API_KEY")
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -59,6 +73,18 @@ class BaseClient:
         self.timeout = httpx.Timeout(timeout)
         self.retry = retry or Retry()
         self._on_retry = on_retry
+        self._connect(
+            base_url=self.base_url,
+            headers=self._headers,
+            timeout=self.timeout,
+            transport=transport,
+            verify=verify,
+            limits=httpx.Limits(max_connections=max_connections),
+        )
+
+    def _connect(self, **options: Any) -> None:
+        """Open the httpx client (sync or async) with these options."""
+        raise NotImplementedError
 
     def _request_args(self, call: Call[Any]) -> dict[str, Any]:
         headers = dict(call.headers)

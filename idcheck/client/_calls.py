@@ -4,34 +4,34 @@ Both clients turn these into methods of the same name, so the two cannot drift a
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 from uuid import UUID
 
 import httpx
 from pydantic import BaseModel
 
-from idcheck.client._base import Call, new_idempotency_key
-from schemas.admin import (
-    AuditLog,
-    KeyCreated,
-    KeyList,
-    KeyVersionCreated,
-    KeyVersionList,
-    OrgList,
-    OrgOut,
-    QuotaOut,
-)
-from schemas.datasets import (
-    DatasetDetail,
-    DatasetList,
-    DatasetOut,
-    DeleteResult,
-    SnapshotOut,
-    UploadResult,
-)
-from schemas.service import Health, SigningKeyOut
+from idcheck.client._base import Call
+from idcheck.client._base import new_idempotency_key
+from schemas.admin import AuditLog
+from schemas.admin import KeyCreated
+from schemas.admin import KeyList
+from schemas.admin import KeyVersionCreated
+from schemas.admin import KeyVersionList
+from schemas.admin import OrgList
+from schemas.admin import OrgOut
+from schemas.admin import QuotaOut
+from schemas.datasets import DatasetDetail
+from schemas.datasets import DatasetList
+from schemas.datasets import DatasetOut
+from schemas.datasets import DeleteResult
+from schemas.datasets import SnapshotOut
+from schemas.datasets import UploadResult
+from schemas.service import Health
+from schemas.service import SigningKeyOut
 from schemas.usage import UsageReport
 from schemas.verify import VerifyResponse
 from schemas.vocabulary import AuditAction
@@ -128,8 +128,11 @@ def upload_records(
     dataset_id: UUID | str, records: Records | bytes, idempotency_key: str | None = None
 ) -> Call[UploadResult]:
     """``records``: mappings in the shape R of docs/api.md, or an NDJSON body already made."""
+    return _upload(f"/v1/datasets/{dataset_id}/records", records, idempotency_key)
+
+
+def _upload(path: str, records: Records | bytes, idempotency_key: str | None) -> Call[UploadResult]:
     content = records if isinstance(records, bytes) else ndjson(records)
-    path = f"/v1/datasets/{dataset_id}/records"
     return _write(path, _model(UploadResult), idempotency_key, content=content)
 
 
@@ -154,9 +157,8 @@ def upload_snapshot_records(
     idempotency_key: str | None = None,
 ) -> Call[UploadResult]:
     """A batch into an open snapshot; the live dataset is untouched until the commit."""
-    content = records if isinstance(records, bytes) else ndjson(records)
     path = f"{_snapshot_path(dataset_id, snapshot_id)}/records"
-    return _write(path, _model(UploadResult), idempotency_key, content=content)
+    return _upload(path, records, idempotency_key)
 
 
 def commit_snapshot(

@@ -7,15 +7,22 @@ with Client("https://idcheck.example", api_key) as client:
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from itertools import count
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, Self, TypeVar, overload
+from typing import Any
+from typing import Generic
+from typing import ParamSpec
+from typing import Self
+from typing import TypeVar
+from typing import overload
 
 import httpx
 
 from idcheck.client import _calls as calls
-from idcheck.client._base import BaseClient, Call
+from idcheck.client._base import BaseClient
+from idcheck.client._base import Call
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -87,23 +94,8 @@ class Operations:
 class Client(BaseClient, Operations):
     """The blocking client. Use it as a context manager, or call close()."""
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        verify: Any = True,
-        **options: Any,
-    ) -> None:
-        super().__init__(base_url, api_key, **options)
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers=self._headers,
-            timeout=self.timeout,
-            transport=transport,
-            verify=verify,
-        )
+    def _connect(self, **options: Any) -> None:
+        self._http = httpx.Client(**options)
 
     def send(self, call: Call[T]) -> T:
         args = self._request_args(call)
@@ -137,25 +129,8 @@ class Client(BaseClient, Operations):
 class AsyncClient(BaseClient, Operations):
     """The asyncio client: the same methods as Client, awaited."""
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        verify: Any = True,
-        max_connections: int = 10,
-        **options: Any,
-    ) -> None:
-        super().__init__(base_url, api_key, **options)
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=self._headers,
-            timeout=self.timeout,
-            transport=transport,
-            verify=verify,
-            limits=httpx.Limits(max_connections=max_connections),
-        )
+    def _connect(self, **options: Any) -> None:
+        self._http = httpx.AsyncClient(**options)
 
     async def send(self, call: Call[T]) -> T:
         args = self._request_args(call)

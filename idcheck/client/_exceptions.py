@@ -38,7 +38,14 @@ class TransportError(IdcheckError):
 
 
 class APIError(IdcheckError):
+    """The server answered with an error; a subclass names its status in its bases."""
+
     status: int = 0
+
+    def __init_subclass__(cls, status: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
     def __init__(
         self,
@@ -54,76 +61,58 @@ class APIError(IdcheckError):
         self.retry_after = retry_after
 
 
-class BadRequest(APIError):
-    status = 400
+class BadRequest(APIError, status=400): ...
 
 
-class ApiKeyInQuery(BadRequest):
-    pass
+class ApiKeyInQuery(BadRequest): ...
 
 
-class AuthenticationError(APIError):
-    status = 401
+class AuthenticationError(APIError, status=401): ...
 
 
-class PermissionDenied(APIError):
-    status = 403
+class PermissionDenied(APIError, status=403): ...
 
 
-class NotFound(APIError):
-    status = 404
+class NotFound(APIError, status=404): ...
 
 
-class RequestTimeout(APIError):
-    status = 408
+class RequestTimeout(APIError, status=408): ...
 
 
-class Conflict(APIError):
-    status = 409
+class Conflict(APIError, status=409): ...
 
 
-class IdempotencyKeyInFlight(Conflict):
-    pass
+class IdempotencyKeyInFlight(Conflict): ...
 
 
-class Busy(Conflict):
-    pass
+class Busy(Conflict): ...
 
 
-class PayloadTooLarge(APIError):
-    status = 413
+class PayloadTooLarge(APIError, status=413): ...
 
 
-class UnsupportedMediaType(APIError):
-    status = 415
+class UnsupportedMediaType(APIError, status=415): ...
 
 
-class InvalidInput(APIError):
-    status = 422
+class InvalidInput(APIError, status=422): ...
 
 
-class IdempotencyKeyReused(InvalidInput):
-    pass
+class IdempotencyKeyReused(InvalidInput): ...
 
 
-class TooManyRequests(APIError):
-    status = 429
+class TooManyRequests(APIError, status=429): ...
 
 
-class RateLimited(TooManyRequests):
-    pass
+class RateLimited(TooManyRequests): ...
 
 
-class QuotaExceeded(TooManyRequests):
-    pass
+class QuotaExceeded(TooManyRequests): ...
 
 
-class StoreUnavailable(APIError):
-    status = 503
+class StoreUnavailable(APIError, status=503): ...
 
 
-class ServerError(APIError):
-    status = 500
+class ServerError(APIError, status=500): ...
 
 
 _BY_CODE: dict[str, type[APIError]] = {

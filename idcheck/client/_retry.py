@@ -11,7 +11,8 @@ answer was lost is replayed by the server, not done (and billed) twice.
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 import httpx

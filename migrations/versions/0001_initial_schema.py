@@ -6,7 +6,8 @@ Create Date: 2026-11-30
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op

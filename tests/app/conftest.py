@@ -9,7 +9,10 @@ from fastapi import FastAPI
 from app.main import create_app
 from app.migrate import migrate
 from tests.helpers.databases import Database
-from tests.helpers.inprocess import Caller, bootstrap_admin, make_settings, new_org
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import bootstrap_admin
+from tests.helpers.inprocess import make_settings
+from tests.helpers.inprocess import new_org
 
 
 @pytest.fixture

@@ -7,15 +7,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.helpers.inprocess import (
-    Caller,
-    db_snapshot,
-    holder_records,
-    new_dataset,
-    new_org,
-    signing_key,
-    upload,
-)
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import db_snapshot
+from tests.helpers.inprocess import holder_records
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import new_org
+from tests.helpers.inprocess import signing_key
+from tests.helpers.inprocess import upload
 
 PEOPLE = [
     {

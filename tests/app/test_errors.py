@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import create_sessionmaker
 from app.transaction import TransactionalRoute
-from tests.helpers.inprocess import Caller, db_snapshot, new_dataset
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import db_snapshot
+from tests.helpers.inprocess import new_dataset
 
 
 def _shape(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:

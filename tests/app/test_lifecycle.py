@@ -10,14 +10,12 @@ from app.services.privacy import purge
 from matching import signature_index
 from signatures import sign_record
 from signatures.dates import today
-from tests.helpers.inprocess import (
-    Caller,
-    holder_records,
-    new_dataset,
-    new_org,
-    signing_key,
-    upload,
-)
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import holder_records
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import new_org
+from tests.helpers.inprocess import signing_key
+from tests.helpers.inprocess import upload
 
 ANNE = {"id": "a", "email": "Anne.Martin@Example.fr", "phone": "06 11 22 33 44",
         "last_name": "Martin", "first_name": "Anne", "birth_date": "02/03/1980"}  # fmt: skip

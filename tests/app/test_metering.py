@@ -5,7 +5,9 @@ import asyncio
 import csv
 import io
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +16,19 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from app.models import IdempotencyRecord, UsageCredit, UsageEvent, UsageMonth
+from app.models import IdempotencyRecord
+from app.models import UsageCredit
+from app.models import UsageEvent
+from app.models import UsageMonth
 from tests.helpers.commands import IDCHECK
-from tests.helpers.databases import MASTER_KEY, Database
-from tests.helpers.inprocess import (
-    Caller,
-    holder_records,
-    new_dataset,
-    new_org,
-    signing_key,
-    upload,
-)
+from tests.helpers.databases import MASTER_KEY
+from tests.helpers.databases import Database
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import holder_records
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import new_org
+from tests.helpers.inprocess import signing_key
+from tests.helpers.inprocess import upload
 
 PEOPLE = [
     {"id": "p1", "email": "anne@example.fr", "last_name": "Martin"},

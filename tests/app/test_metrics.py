@@ -3,7 +3,11 @@
 import httpx
 import pytest
 
-from tests.helpers.inprocess import Caller, holder_records, new_dataset, signing_key, upload
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import holder_records
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import signing_key
+from tests.helpers.inprocess import upload
 
 
 def _value(text: str, series: str) -> float:

@@ -10,7 +10,10 @@ import json
 import httpx
 import pytest
 
-from tests.helpers.inprocess import Caller, db_snapshot, new_dataset, new_org
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import db_snapshot
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import new_org
 
 NOT_JSON = [
     b'{"purpose": "p", "records": [{"email": "\xff\xfe@example.fr"}]}',  # not UTF-8

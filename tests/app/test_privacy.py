@@ -13,9 +13,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from signatures import normalize_record, sign_record
-from tests.helpers.databases import POSTGRES_URL, Database
-from tests.helpers.inprocess import Caller, new_dataset, signing_key
+from signatures import normalize_record
+from signatures import sign_record
+from tests.helpers.databases import POSTGRES_URL
+from tests.helpers.databases import Database
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import signing_key
 
 SENTINEL = {
     "email": "Zq.Sentinelle+tag@Sentinel-Mail.example",

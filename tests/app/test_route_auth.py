@@ -12,7 +12,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from schemas.vocabulary import Role
-from tests.helpers.inprocess import Caller, new_org
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import new_org
 
 PUBLIC = frozenset({"anyone"})
 ROLES = tuple(Role)

@@ -9,7 +9,11 @@ from httpx import AsyncClient
 
 from app.cli.people import people
 from matching import refresh_statistics
-from tests.helpers.inprocess import Caller, holder_records, new_dataset, signing_key, upload
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import holder_records
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import signing_key
+from tests.helpers.inprocess import upload
 
 
 def _people(count: int) -> list[dict[str, str]]:

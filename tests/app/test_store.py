@@ -11,12 +11,16 @@ import httpx
 import pytest
 import sqlalchemy.exc
 
-from app.errors import Conflict, StoreUnavailable
+from app.errors import Conflict
+from app.errors import StoreUnavailable
 from app.main import create_app
 from app.migrate import migrate
-from app.store import StoreHealth, meaning
-from tests.helpers.databases import POSTGRES_URL, Database
-from tests.helpers.inprocess import bootstrap_admin, make_settings
+from app.store import StoreHealth
+from app.store import meaning
+from tests.helpers.databases import POSTGRES_URL
+from tests.helpers.databases import Database
+from tests.helpers.inprocess import bootstrap_admin
+from tests.helpers.inprocess import make_settings
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,12 @@ from typing import Any
 
 import httpx
 
-from tests.helpers.inprocess import (
-    Caller,
-    holder_records,
-    new_dataset,
-    new_org,
-    signing_key,
-    upload,
-)
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import holder_records
+from tests.helpers.inprocess import new_dataset
+from tests.helpers.inprocess import new_org
+from tests.helpers.inprocess import signing_key
+from tests.helpers.inprocess import upload
 
 DUPONT = {
     "id": "c-1",

@@ -6,7 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.helpers.inprocess import Caller, db_snapshot
+from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import db_snapshot
 
 RECORD = {"email": "jean@example.fr"}
 

@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 
-from app.cli.people import HEADER, people, write_csv
+from app.cli.people import HEADER
+from app.cli.people import people
+from app.cli.people import write_csv
 from signatures import sign_record
-from tests.helpers.commands import KEY_HEX, idcheck
+from tests.helpers.commands import KEY_HEX
+from tests.helpers.commands import idcheck
 
 KEY = bytes.fromhex(KEY_HEX)
 FIELDS = ("email", "phone", "first_name", "last_name", "street", "postcode", "country")

@@ -10,7 +10,9 @@ import pytest
 
 from tests.e2e.proxy import FaultyProxy
 from tests.helpers.databases import Database
-from tests.helpers.servers import Server, remote_org, start_server
+from tests.helpers.servers import Server
+from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
 
 
 @pytest.fixture(scope="module")

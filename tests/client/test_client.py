@@ -5,19 +5,17 @@ from typing import Any
 
 import pytest
 
-from idcheck.client import (
-    AsyncClient,
-    AuthenticationError,
-    Client,
-    IdempotencyKeyReused,
-    InvalidInput,
-    NotFound,
-    PermissionDenied,
-    QuotaExceeded,
-    Retry,
-    RetryEvent,
-    TransportError,
-)
+from idcheck.client import AsyncClient
+from idcheck.client import AuthenticationError
+from idcheck.client import Client
+from idcheck.client import IdempotencyKeyReused
+from idcheck.client import InvalidInput
+from idcheck.client import NotFound
+from idcheck.client import PermissionDenied
+from idcheck.client import QuotaExceeded
+from idcheck.client import Retry
+from idcheck.client import RetryEvent
+from idcheck.client import TransportError
 from tests.client.conftest import Orgs
 from tests.e2e.proxy import FaultyProxy
 from tests.helpers.servers import Server

@@ -11,10 +11,15 @@ from typing import Any
 
 import pytest
 
-from idcheck.client import AsyncClient, Client, Conflict, NotFound
+from idcheck.client import AsyncClient
+from idcheck.client import Client
+from idcheck.client import Conflict
+from idcheck.client import NotFound
 from idcheck.client import _calls as calls
-from idcheck.client._client import Operation, Operations
-from schemas.vocabulary import AuditAction, SnapshotState
+from idcheck.client._client import Operation
+from idcheck.client._client import Operations
+from schemas.vocabulary import AuditAction
+from schemas.vocabulary import SnapshotState
 from tests.client.conftest import Orgs
 from tests.helpers.servers import Server
 

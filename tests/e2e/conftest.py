@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.databases import Database
-from tests.helpers.servers import Server, start_server
+from tests.helpers.servers import Server
+from tests.helpers.servers import start_server
 
 
 @pytest.fixture

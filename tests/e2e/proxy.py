@@ -3,7 +3,8 @@
 import json
 import socket
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 
 @dataclass

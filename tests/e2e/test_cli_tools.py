@@ -12,16 +12,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from uuid import UUID, uuid4
+from uuid import UUID
+from uuid import uuid4
 
 import pytest
 
-from app.cli.people import HEADER, people, write_csv
+from app.cli.people import HEADER
+from app.cli.people import people
+from app.cli.people import write_csv
 from idcheck.cli.push import Journal
 from idcheck.client import Client
 from tests.e2e.proxy import FaultyProxy
 from tests.helpers.commands import IDCHECK
-from tests.helpers.servers import Server, auth, remote_org
+from tests.helpers.servers import Server
+from tests.helpers.servers import auth
+from tests.helpers.servers import remote_org
 
 
 def _env(tmp_path: Path, **more: str) -> dict[str, str]:
@@ -346,28 +351,15 @@ def test_push_and_local_sign_send_no_raw_value(server: Server, tmp_path: Path) -
         _, buyer = remote_org(client, server.admin_key, "buyer", "raw buyer")
     try:
         holder_env = _env(tmp_path, IDCHECK_URL=proxy.url, IDCHECK_API_KEY=key)
-        pushed = _idcheck(
-            holder_env,
-            "push",
-            str(tmp_path / "customers.csv"),
-            "--dataset",
-            dataset,
-            "--chunk-size",
-            "100",
-        )
+        customers_csv = str(tmp_path / "customers.csv")
+        push = ["push", customers_csv, "--dataset", dataset, "--chunk-size", "100"]
+        pushed = _idcheck(holder_env, *push)
         assert pushed.returncode == 0, pushed.stderr
         write_csv(tmp_path / "prospects.csv", iter(customers[:50]))
         buyer_env = _env(tmp_path, IDCHECK_URL=proxy.url, IDCHECK_API_KEY=buyer)
-        verified = _idcheck(
-            buyer_env,
-            "verify",
-            str(tmp_path / "prospects.csv"),
-            "-o",
-            str(tmp_path / "out.csv"),
-            "--purpose",
-            "test",
-            "--local-sign",
-        )
+        prospects, out = str(tmp_path / "prospects.csv"), str(tmp_path / "out.csv")
+        verify = ["verify", prospects, "-o", out, "--purpose", "test", "--local-sign"]
+        verified = _idcheck(buyer_env, *verify)
         assert verified.returncode == 0, verified.stderr
     finally:
         proxy.close()

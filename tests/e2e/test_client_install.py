@@ -14,10 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.people import people, write_csv
+from app.cli.people import people
+from app.cli.people import write_csv
 from idcheck.client import Client
-from tests.helpers.databases import ROOT, Database
-from tests.helpers.servers import Server, remote_org, start_server
+from tests.helpers.databases import ROOT
+from tests.helpers.databases import Database
+from tests.helpers.servers import Server
+from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
 
 #: What only the server runs on: none of it may reach a holder's or a buyer's machine.
 SERVER_ONLY = ("fastapi", "starlette", "sqlalchemy", "asyncpg", "aiosqlite", "alembic", "uvicorn")

@@ -18,7 +18,10 @@ import pytest
 
 from signatures import sign_record
 from tests.helpers.databases import Database
-from tests.helpers.servers import Server, auth, remote_org, start_server
+from tests.helpers.servers import Server
+from tests.helpers.servers import auth
+from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
 
 WORKERS = 4
 RECORDS = [

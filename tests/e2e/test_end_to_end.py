@@ -5,7 +5,8 @@ import json
 import random
 import socket
 import unicodedata
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,9 +14,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from app.cli.people import people
-from signatures import KINDS, PAIR_KINDS, sign_record
+from signatures import KINDS
+from signatures import PAIR_KINDS
+from signatures import sign_record
 from tests.helpers.databases import Database
-from tests.helpers.servers import Server, auth, remote_org, start_server
+from tests.helpers.servers import Server
+from tests.helpers.servers import auth
+from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
 
 
 def _upload(client: httpx.Client, key: str, records: list[dict[str, Any]], *, ndjson: bool) -> None:

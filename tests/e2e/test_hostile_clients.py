@@ -17,7 +17,10 @@ import httpx
 import pytest
 
 from tests.helpers.databases import Database
-from tests.helpers.servers import Server, auth, remote_org, start_server
+from tests.helpers.servers import Server
+from tests.helpers.servers import auth
+from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
 
 HEADER_TIMEOUT = 2.0
 BODY_IDLE_TIMEOUT = 3.0

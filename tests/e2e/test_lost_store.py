@@ -10,8 +10,12 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.helpers.databases import POSTGRES_URL, Database
-from tests.helpers.servers import Server, auth, remote_org, start_server
+from tests.helpers.databases import POSTGRES_URL
+from tests.helpers.databases import Database
+from tests.helpers.servers import Server
+from tests.helpers.servers import auth
+from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
 
 
 @pytest.fixture

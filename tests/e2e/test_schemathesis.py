@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from schemathesis.checks import positive_data_acceptance
 
 from tests.helpers.databases import Database
-from tests.helpers.servers import Server, remote_org, start_server
+from tests.helpers.servers import Server
+from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
 
 EXAMPLES_PER_OPERATION = 30
 STATEFUL_EXAMPLES = 15

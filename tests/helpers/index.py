@@ -1,14 +1,20 @@
 """Writing records into the signature index as an upload would, for tests of matching/."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Dataset, Org
-from matching import Destination, IndexedRecord, KeyRing, replace_records
-from signatures import normalize_record, sign_fields
+from app.models import Dataset
+from app.models import Org
+from matching import Destination
+from matching import IndexedRecord
+from matching import KeyRing
+from matching import replace_records
+from signatures import normalize_record
+from signatures import sign_fields
 
 TODAY = date(2026, 12, 1)
 

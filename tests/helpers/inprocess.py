@@ -7,10 +7,12 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from app.services.admin import create_key, create_org
+from app.services.admin import create_key
+from app.services.admin import create_org
 from app.settings import Settings
 from signatures import sign_record
-from tests.helpers.databases import MASTER_KEY, Database
+from tests.helpers.databases import MASTER_KEY
+from tests.helpers.databases import Database
 
 
 def make_settings(database: Database, **overrides: object) -> Settings:

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.helpers.commands import IDCHECK
-from tests.helpers.databases import MASTER_KEY, Database
+from tests.helpers.databases import MASTER_KEY
+from tests.helpers.databases import Database
 
 
 @dataclass

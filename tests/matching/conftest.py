@@ -3,11 +3,14 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.migrate import migrate
 from matching import KeyRing
-from tests.helpers.databases import MASTER_KEY, Database
+from tests.helpers.databases import MASTER_KEY
+from tests.helpers.databases import Database
 
 
 @pytest.fixture

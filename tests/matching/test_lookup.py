@@ -4,17 +4,16 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from matching import (
-    KeyRing,
-    add_optouts,
-    dataset_counts,
-    delete_records,
-    lookup,
-    optout_values,
-    purge_expired,
-)
+from matching import KeyRing
+from matching import add_optouts
+from matching import dataset_counts
+from matching import delete_records
+from matching import lookup
+from matching import optout_values
+from matching import purge_expired
 from signatures import normalize_record
-from tests.helpers.index import TODAY, new_holder
+from tests.helpers.index import TODAY
+from tests.helpers.index import new_holder
 
 PAUL = {"email": "paul.durand@exemple.fr", "phone": "06 12 34 56 78", "last_name": "Durand"}
 ANNE = {"email": "anne.roux@exemple.fr", "last_name": "Roux"}

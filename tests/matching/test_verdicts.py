@@ -3,9 +3,16 @@
 from datetime import date
 from uuid import uuid4
 
-from matching import KeyRing, Probe, judge, probe_raw, probe_signed, probe_values, tally
+from matching import KeyRing
+from matching import Probe
+from matching import judge
+from matching import probe_raw
+from matching import probe_signed
+from matching import probe_values
+from matching import tally
 from schemas.vocabulary import Verdict
-from signatures import normalize_record, sign_fields
+from signatures import normalize_record
+from signatures import sign_fields
 
 JEANNE = {"email": "Jeanne.Martin@Exemple.fr", "last_name": "Martin", "birth_date": "31/02/1990"}
 

@@ -4,7 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from signatures import InvalidValue, check_field, normalize_field, normalize_record
+from signatures import InvalidValue
+from signatures import check_field
+from signatures import normalize_field
+from signatures import normalize_record
 from signatures.dates import today
 
 

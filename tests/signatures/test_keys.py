@@ -5,7 +5,10 @@ import hmac
 
 import pytest
 
-from signatures import canonical_message, derive_pepper, derive_signing_key, sign_fields
+from signatures import canonical_message
+from signatures import derive_pepper
+from signatures import derive_signing_key
+from signatures import sign_fields
 
 MASTER = bytes(range(100, 132))
 

@@ -4,7 +4,12 @@ stored signature of one kind into another)."""
 
 from typing import get_args
 
-from signatures import FIELDS, KIND_CODES, KIND_NAMES, KINDS, FieldName, Kind
+from signatures import FIELDS
+from signatures import KIND_CODES
+from signatures import KIND_NAMES
+from signatures import KINDS
+from signatures import FieldName
+from signatures import Kind
 
 FROZEN = {
     "email": 1,

@@ -2,10 +2,15 @@
 
 import string
 
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from signatures import FIELDS, KINDS, normalize_field, normalize_record, sign_record
+from signatures import FIELDS
+from signatures import KINDS
+from signatures import normalize_field
+from signatures import normalize_record
+from signatures import sign_record
 from signatures.address import STREET_WORDS
 
 KEY = bytes(range(32))

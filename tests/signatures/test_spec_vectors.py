@@ -7,7 +7,9 @@ import json
 import pytest
 
 from scripts import make_signature_vectors as vectors
-from signatures import derive_signing_key, normalize_record, sign_record
+from signatures import derive_signing_key
+from signatures import normalize_record
+from signatures import sign_record
 
 
 def test_the_checked_in_vectors_are_what_the_code_gives() -> None:
