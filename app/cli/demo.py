@@ -28,6 +28,7 @@ from app.cli.people import write_csv
 from idcheck.cli.errors import CliError
 from idcheck.cli.push import push
 from idcheck.cli.remote import Remote
+from idcheck.cli.sign import Layout
 from idcheck.cli.verify import verify_file
 from idcheck.client import Client
 from signatures import KINDS
@@ -166,14 +167,8 @@ def run_demo(workdir: Path, rows: int, console: Console) -> None:
             dataset = holder.create_dataset("Clients 2026", "contract").id
         console.rule(f"holder: idcheck push customers.csv --dataset {dataset}")
         holder_remote = Remote(url, holder_key)
-        push(
-            customers_csv,
-            str(dataset),
-            holder_remote,
-            id_column="Référence",
-            jobs=1,
-            console=console,
-        )
+        layout = Layout(id_column="Référence", jobs=1)
+        push(customers_csv, str(dataset), holder_remote, layout=layout, console=console)
         console.rule("buyer: idcheck verify prospects.csv -o results.csv")
         results = workdir / "results.csv"
         buyer_remote = Remote(url, buyer_key)

@@ -18,6 +18,7 @@ from app.settings import EMBEDDED_KEY_FILE
 from app.settings import Settings
 from app.settings import SettingsError
 from idcheck.cli.errors import CliError
+from idcheck.cli.files import FILE_PATH
 from schemas.vocabulary import Role
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that need them
@@ -285,7 +286,7 @@ def usage_group() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE_PATH,
     help="CSV file to write, whole or not at all (default: stdout).",
 )
 def usage_export_command(
@@ -318,15 +319,10 @@ def purge_command() -> None:
 
 
 @admin_group.command("optout")
-@click.option(
-    "--file",
-    "path",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A CSV with an email and/or a phone column (and a country column, if any).",
-)
+@click.option("--file", "path", required=True, type=FILE_PATH, help="The CSV of objections.")
 def optout_command(path: Path) -> None:
-    """Record objections in bulk; only their index values are kept."""
+    """Record objections in bulk, from a CSV with an email and/or a phone column (and a country
+    column, if any); only their index values are kept."""
     from app.services.privacy import opt_out_bulk
     from idcheck.cli.csv_input import map_columns
     from idcheck.cli.csv_input import open_csv

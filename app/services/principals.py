@@ -20,7 +20,7 @@ KEY_PATTERN: Final = re.compile(rf"idc_({'|'.join(Role)})_([0-9a-f]{{40}})")
 _PREFIX_CHARS: Final = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: an organisation, its role, and the key it used."""
 

@@ -1,4 +1,4 @@
-"""Output files that appear whole or not at all."""
+"""Files named on the command line; output files that appear whole or not at all."""
 
 import os
 import sys
@@ -7,6 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
+
+import click
+
+#: A file to read or write, named on the command line (never a directory).
+FILE_PATH = click.Path(path_type=Path, dir_okay=False)
 
 
 @contextmanager

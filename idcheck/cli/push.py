@@ -31,6 +31,7 @@ from idcheck.cli.remote import api_errors
 from idcheck.cli.remote import remote_options
 from idcheck.cli.remote import resolve
 from idcheck.cli.remote import state_dir
+from idcheck.cli.sign import Layout
 from idcheck.cli.sign import open_signing
 from idcheck.cli.sign import progress_bar
 from idcheck.cli.sign import signing_options
@@ -202,11 +203,7 @@ def push_command(
     dataset: str,
     chunk_size: int,
     resume: bool,
-    mappings: tuple[str, ...],
-    id_column: str | None,
-    updated_column: str | None,
-    default_country: str,
-    jobs: int,
+    layout: Layout,
     url: str | None,
     api_key: str | None,
     profile: str,
@@ -214,18 +211,7 @@ def push_command(
     """Sign INPUT.csv here with the server's signing key and upload only the signatures."""
     remote = resolve(url, api_key, profile)
     try:
-        push(
-            input_path,
-            dataset,
-            remote,
-            chunk_size=chunk_size,
-            resume=resume,
-            jobs=jobs,
-            mappings=mappings,
-            id_column=id_column,
-            updated_column=updated_column,
-            default_country=default_country,
-        )
+        push(input_path, dataset, remote, chunk_size=chunk_size, resume=resume, layout=layout)
     except KeyboardInterrupt:
         raise CliError("interrupted: the same command with --resume goes on from here") from None
 
@@ -237,11 +223,7 @@ def push(
     *,
     chunk_size: int = 10_000,
     resume: bool = False,
-    jobs: int = 0,
-    mappings: tuple[str, ...] = (),
-    id_column: str | None = None,
-    updated_column: str | None = None,
-    default_country: str = "FR",
+    layout: Layout | None = None,
     console: Console | None = None,
 ) -> PushSummary:
     console = console or Console(stderr=True)
@@ -255,12 +237,8 @@ def push(
             input_path,
             bytes.fromhex(signing_key.key),
             signing_key.version,
-            mappings=mappings,
-            id_column=id_column,
-            updated_column=updated_column,
-            default_country=default_country,
+            layout=layout or Layout(),
             default_updated=journal.default_updated,
-            jobs=jobs,
             console=console,
         )
         uploader = Uploader(client, dataset, journal, summary)

@@ -1,6 +1,7 @@
 """`idcheck sign`: a holder's CSV in, signatures in the upload format out, on its own machine."""
 
 import csv
+import functools
 import os
 import time
 from collections import Counter
@@ -10,6 +11,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
 from typing import Final
 from typing import ParamSpec
 from typing import TextIO
@@ -28,6 +30,7 @@ from idcheck.cli.csv_input import CsvFile
 from idcheck.cli.csv_input import map_columns
 from idcheck.cli.csv_input import open_csv
 from idcheck.cli.errors import CliError
+from idcheck.cli.files import FILE_PATH
 from idcheck.cli.files import atomic_text_file
 from idcheck.cli.keyfile import read_key_file
 from idcheck.cli.signing import SignJob
@@ -127,8 +130,34 @@ def _print_summary(console: Console, summary: Summary, output: Path | None) -> N
     console.print(table)
 
 
-def signing_options(command: Callable[P, R]) -> Callable[P, R]:
-    """The options that say how to read and sign a customer CSV (sign and push share them)."""
+@dataclass(frozen=True)
+class Layout:
+    """How to read and sign a customer CSV: the options sign and push share."""
+
+    mappings: tuple[str, ...] = ()  # field=Column overrides
+    id_column: str | None = None
+    updated_column: str | None = None
+    default_country: str = "FR"
+    jobs: int = 0  # signing processes; 0: one per CPU (one for files under 1 MB)
+
+
+def signing_options(command: Callable[..., R]) -> Callable[..., R]:
+    """The options that say how to read and sign a customer CSV, given to the command as one
+    ``layout`` (a Layout)."""
+
+    @functools.wraps(command)
+    def with_layout(
+        *args: Any,
+        mappings: tuple[str, ...],
+        id_column: str | None,
+        updated_column: str | None,
+        default_country: str,
+        jobs: int,
+        **kwargs: Any,
+    ) -> R:
+        layout = Layout(mappings, id_column, updated_column, default_country, jobs)
+        return command(*args, layout=layout, **kwargs)
+
     for option in reversed(
         [
             click.option(
@@ -158,8 +187,8 @@ def signing_options(command: Callable[P, R]) -> Callable[P, R]:
             ),
         ]
     ):
-        command = option(command)
-    return command
+        with_layout = option(with_layout)
+    return with_layout
 
 
 @dataclass(frozen=True)
@@ -176,11 +205,7 @@ def open_signing(
     key: bytes,
     key_version: int,
     *,
-    mappings: tuple[str, ...],
-    id_column: str | None,
-    updated_column: str | None,
-    default_country: str,
-    jobs: int,
+    layout: Layout,
     console: Console,
     default_updated: str | None = None,
 ) -> SigningInput:
@@ -191,14 +216,17 @@ def open_signing(
     The caller closes ``source``.
     """
     try:
-        default = check_default_country(default_country)
+        default = check_default_country(layout.default_country)
     except ValueError as exc:
         raise CliError(f"--default-country: {exc}") from None
-    overrides = parse_mappings(mappings)
+    overrides = parse_mappings(layout.mappings)
     source = open_csv(input_path)
     try:
         columns = map_columns(
-            source.header, overrides, id_column=id_column, updated_column=updated_column
+            source.header,
+            overrides,
+            id_column=layout.id_column,
+            updated_column=layout.updated_column,
         )
     except BaseException:
         source.close()
@@ -215,8 +243,7 @@ def open_signing(
         default_updated=default_updated or today().isoformat(),
         columns=columns,
     )
-    if jobs == 0:
-        jobs = 1 if source.size < SMALL_FILE else (os.cpu_count() or 1)
+    jobs = layout.jobs or (1 if source.size < SMALL_FILE else (os.cpu_count() or 1))
     return SigningInput(source, job, jobs)
 
 
@@ -248,13 +275,13 @@ def progress_bar(console: Console) -> Progress:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE_PATH,
     help="NDJSON file to write, whole or not at all (default: stdout).",
 )
 @signing_options
 @click.option(
     "--rejects",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE_PATH,
     help="CSV of the rows skipped or rejected, and fields found invalid, with reasons.",
 )
 def sign_command(
@@ -262,12 +289,8 @@ def sign_command(
     key_file: Path,
     key_version: int | None,
     output: Path | None,
-    mappings: tuple[str, ...],
-    id_column: str | None,
-    updated_column: str | None,
-    default_country: str,
+    layout: Layout,
     rejects: Path | None,
-    jobs: int,
 ) -> None:
     """Sign a customer CSV file locally: only signatures come out, one record a line."""
     signing_key = read_key_file(key_file)
@@ -281,11 +304,7 @@ def sign_command(
             input_path,
             signing_key.key,
             version,
-            mappings=mappings,
-            id_column=id_column,
-            updated_column=updated_column,
-            default_country=default_country,
-            jobs=jobs,
+            layout=layout,
             console=console,
         )
         stack.callback(signing.source.close)

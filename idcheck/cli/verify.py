@@ -25,6 +25,7 @@ from idcheck.cli.csv_input import CsvFile
 from idcheck.cli.csv_input import map_columns
 from idcheck.cli.csv_input import open_csv
 from idcheck.cli.errors import CliError
+from idcheck.cli.files import FILE_PATH
 from idcheck.cli.remote import Remote
 from idcheck.cli.remote import api_errors
 from idcheck.cli.remote import remote_options
@@ -263,7 +264,7 @@ def _print_summary(console: Console, summary: VerifySummary, output: Path) -> No
     "-o",
     "--output",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE_PATH,
     help="CSV to write: the input's columns, then the verdict and one column per check.",
 )
 @click.option("--purpose", required=True, help="Why you check these people (kept with the usage).")
