@@ -1,5 +1,6 @@
 """`idcheck migrate`: Alembic upgrade to head, on the configured database."""
 
+import importlib.util
 from pathlib import Path
 
 from alembic import command
@@ -7,9 +8,16 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import migrations
 
-SCRIPTS = Path(migrations.__file__).resolve().parent
+def _scripts() -> Path:
+    """The migrations package's folder, found without importing it (its env.py imports app)."""
+    spec = importlib.util.find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the migrations package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+SCRIPTS = _scripts()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
