@@ -11,6 +11,7 @@ from fastapi import Query
 from fastapi import Request
 from fastapi import Response
 from fastapi import status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import HolderPrincipal
 from app.deps import KeyRingDep
@@ -25,6 +26,7 @@ from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import UnsupportedMediaType
 from app.errors import detail
+from app.models import Dataset
 from app.routes import AUTHENTICATED
 from app.services import auditlog
 from app.services import datasets as service
@@ -138,28 +140,33 @@ class Uploader:
     async def __call__(self, dataset_id: UUID, snapshot_id: UUID | None = None) -> UploadResult:
         """Check the destination in a short read, spool the body (no connection held while the
         client sends), then write it in the request's transaction under the dataset's row lock."""
-        holder, settings = self.holder, self.settings
         async with self.request.app.state.read_sessionmaker() as reader:
-            dataset = await service.owned_dataset(reader, holder, dataset_id)
-            if snapshot_id is not None:
-                await snapshots.owned_snapshot(reader, dataset, snapshot_id, open_only=True)
+            dataset = await self._destination(reader, dataset_id, snapshot_id, lock=False)
         records = await self._records()
         spool = await spool_records(
-            self.keyring, dataset, records, max_records=settings.max_batch_records
+            self.keyring, dataset, records, max_records=self.settings.max_batch_records
         )
         try:
             session = await self.transaction.session()
-            dataset = await service.owned_dataset(session, holder, dataset_id, lock=True)
-            if snapshot_id is not None:
-                await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
+            dataset = await self._destination(session, dataset_id, snapshot_id, lock=True)
             batch, signatures = await ingest(
-                session, dataset, holder, spool, snapshot_id=snapshot_id
+                session, dataset, self.holder, spool, snapshot_id=snapshot_id
             )
         finally:
             spool.close()
         self.metrics.uploads.inc()
         self.metrics.signatures_stored.inc(signatures)
         return UploadResult(upserted=batch.records, batch_id=batch.id)
+
+    async def _destination(
+        self, session: AsyncSession, dataset_id: UUID, snapshot_id: UUID | None, *, lock: bool
+    ) -> Dataset:
+        """The caller's dataset (its row locked until the commit with ``lock``), and its snapshot
+        still open when the upload goes into one."""
+        dataset = await service.owned_dataset(session, self.holder, dataset_id, lock=lock)
+        if snapshot_id is not None:
+            await snapshots.owned_snapshot(session, dataset, snapshot_id, open_only=True)
+        return dataset
 
     async def _records(self) -> AsyncIterator[tuple[int, UploadRecord | bytes]]:
         """The body's records: JSON read whole (bounded), NDJSON line by line as it streams."""

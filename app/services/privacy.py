@@ -40,7 +40,8 @@ async def opt_out_raw(
             "an opt-out needs a valid email or phone",
             details=[detail((field,), "invalid") for field in fields or ["email"]],
         )
-    values = await add_optouts(session, _org(actor), optout_values(normalized.fields, keyring))
+    org_id = actor.org_id if actor is not None else None
+    values = await add_optouts(session, org_id, optout_values(normalized.fields, keyring))
     await audit(session, actor, AuditAction.OPTOUT_ADD, index_values=values)
     return values
 
@@ -51,19 +52,15 @@ async def opt_out_bulk(
     """Objections from a file (`idcheck admin optout`): the rows with a valid email or phone are
     kept, the others counted; returns (kept, skipped)."""
     kept = skipped = 0
+    values: list[tuple[str, int, bytes]] = []
     for row in rows:
-        values = optout_values(normalize_record(row).fields, keyring)
-        if values:
-            kept += 1
-            await add_optouts(session, None, values)
-        else:
-            skipped += 1
+        found = optout_values(normalize_record(row).fields, keyring)
+        kept += bool(found)
+        skipped += not found
+        values += found
+    await add_optouts(session, None, values)
     await audit(session, None, AuditAction.OPTOUT_BULK, records=kept, skipped=skipped)
     return kept, skipped
-
-
-def _org(actor: Principal | None) -> UUID | None:
-    return actor.org_id if actor is not None else None
 
 
 async def opt_out_signed(

@@ -141,6 +141,20 @@ class Layout:
     jobs: int = 0  # signing processes; 0: one per CPU (one for files under 1 MB)
 
 
+#: How to read a CSV whose header does not name a field plainly (sign, push and verify).
+map_option = click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="field=Column",
+    help="Read a field from a column the header does not name plainly.",
+)
+#: The country of rows that name none (sign, push and verify).
+default_country_option = click.option(
+    "--default-country", default="FR", show_default=True, help="Country of rows that name none."
+)
+
+
 def signing_options(command: Callable[..., R]) -> Callable[..., R]:
     """The options that say how to read and sign a customer CSV, given to the command as one
     ``layout`` (a Layout)."""
@@ -160,25 +174,14 @@ def signing_options(command: Callable[..., R]) -> Callable[..., R]:
 
     for option in reversed(
         [
-            click.option(
-                "--map",
-                "mappings",
-                multiple=True,
-                metavar="field=Column",
-                help="Read a field from a column the header does not name plainly.",
-            ),
+            map_option,
             click.option(
                 "--id-column", help="The column of your own record id (default: a keyed hash)."
             ),
             click.option(
                 "--updated-column", help="The column of the date each record was last updated."
             ),
-            click.option(
-                "--default-country",
-                default="FR",
-                show_default=True,
-                help="Country of rows that name none.",
-            ),
+            default_country_option,
             click.option(
                 "--jobs",
                 type=click.IntRange(min=0),

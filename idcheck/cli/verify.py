@@ -30,6 +30,8 @@ from idcheck.cli.remote import Remote
 from idcheck.cli.remote import api_errors
 from idcheck.cli.remote import remote_options
 from idcheck.cli.remote import resolve
+from idcheck.cli.sign import default_country_option
+from idcheck.cli.sign import map_option
 from idcheck.cli.sign import parse_mappings
 from idcheck.cli.sign import progress_bar
 from idcheck.client import IdcheckError
@@ -269,14 +271,8 @@ def _print_summary(console: Console, summary: VerifySummary, output: Path) -> No
 )
 @click.option("--purpose", required=True, help="Why you check these people (kept with the usage).")
 @click.option("--local-sign", is_flag=True, help="Sign here and send only signatures.")
-@click.option("--default-country", default="FR", show_default=True)
-@click.option(
-    "--map",
-    "mappings",
-    multiple=True,
-    metavar="field=Column",
-    help="Read a field from a column the header does not name plainly.",
-)
+@default_country_option
+@map_option
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=1000, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
 @remote_options
