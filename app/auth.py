@@ -11,6 +11,7 @@ from app.errors import Forbidden
 from app.errors import Unauthenticated
 from app.services.principals import Principal
 from app.services.principals import find_principal
+from schemas.vocabulary import CLIENT_ROLES
 from schemas.vocabulary import Role
 
 
@@ -51,4 +52,4 @@ def require(*roles: str) -> Any:
 AdminPrincipal = Annotated[Principal, require(Role.ADMIN)]
 HolderPrincipal = Annotated[Principal, require(Role.HOLDER)]
 BuyerPrincipal = Annotated[Principal, require(Role.BUYER)]
-ClientPrincipal = Annotated[Principal, require(Role.HOLDER, Role.BUYER)]
+ClientPrincipal = Annotated[Principal, require(*CLIENT_ROLES)]

@@ -8,6 +8,7 @@
   advisory lock on the key; SQLite serialises writers, so the second sees the first's answer).
 - The answer is stored, sealed, in the same transaction as the work it answers: both are committed
   or neither. Only successful answers are stored; a refused request may be sent again.
+- Blind evaluations (NEVER_STORED) ignore the header: nothing of them is kept.
 """
 
 import hashlib
@@ -37,6 +38,10 @@ from matching import on_postgresql
 from schemas.vocabulary import ErrorCode
 
 HEADER: Final = "idempotency-key"
+#: Writing POSTs whose answers are never stored, so an Idempotency-Key is ignored: a blind
+#: evaluation is a pure function of its input (a retry gets the same answer) and neither its
+#: elements nor what became of them may be kept.
+NEVER_STORED: Final = frozenset({"oprf_evaluate"})
 MAX_KEY_LENGTH: Final = 255
 _DIGEST: Final = "idcheck.body_digest"
 

@@ -9,6 +9,7 @@ from typing import Final
 
 from app.settings import Settings
 from schemas.datasets import MAX_OPTOUTS
+from schemas.service import MAX_EVALUATE_ELEMENTS
 
 SMALL_BODY: Final = 64 * 1024  # names, labels, a quota, one objection
 _ENVELOPE: Final = 16 * 1024  # purpose, default_country, the JSON around the list
@@ -16,6 +17,7 @@ RAW_RECORD_BYTES: Final = 2048  # ten fields: far above any real record (send lo
 SIGNED_RECORD_BYTES: Final = 1024  # a ref and six signatures
 EXTERNAL_ID_BYTES: Final = 160  # 128 characters, quoted, with a comma
 OPTOUT_BYTES: Final = 256  # a key version and two signatures
+ELEMENT_BYTES: Final = 70  # 64 hex characters, quoted, with a comma and a space
 UPLOADS: Final = frozenset({"upload_records", "upload_snapshot_records"})
 #: Operations whose statements may run IDCHECK_UPLOAD_STATEMENT_TIMEOUT rather than the API's
 #: IDCHECK_STATEMENT_TIMEOUT (PostgreSQL): they write or remove a dataset's worth of rows.
@@ -36,6 +38,7 @@ def body_limit(operation_id: str | None, settings: Settings) -> int:
         "verify_signed": (settings.max_verify_records, SIGNED_RECORD_BYTES),
         "delete_records": (settings.max_delete_ids, EXTERNAL_ID_BYTES),
         "holder_opt_out": (MAX_OPTOUTS, OPTOUT_BYTES),
+        "oprf_evaluate": (MAX_EVALUATE_ELEMENTS, ELEMENT_BYTES),
     }.get(operation_id or "")
     if per_record is None:
         return SMALL_BODY

@@ -27,6 +27,7 @@ from app.middleware import Observer
 from app.ratelimit import RateLimiter
 from app.routes import admin
 from app.routes import datasets
+from app.routes import keys
 from app.routes import service
 from app.routes import usage
 from app.routes import verify
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Observer, metrics=metrics)
     routers = (
         service.router,
+        keys.router,
         admin.router,
         datasets.router,
         datasets.optouts_router,

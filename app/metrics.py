@@ -1,4 +1,5 @@
-"""Prometheus metrics: bounded labels only (route, method, status, kind, endpoint, reason).
+"""Prometheus metrics: bounded labels only (route, method, status, kind, endpoint, reason,
+role).
 
 Per-customer figures live in the database (usage tables), never in metric labels. Under
 `idcheck serve` every worker writes its values to PROMETHEUS_MULTIPROC_DIR (prometheus-client's
@@ -13,6 +14,7 @@ from prometheus_client import Histogram
 from prometheus_client import generate_latest
 from prometheus_client import multiprocess
 
+from schemas.vocabulary import CLIENT_ROLES
 from schemas.vocabulary import Endpoint
 from signatures import KINDS
 
@@ -44,11 +46,16 @@ class Metrics:
         self.signatures_stored = new(
             "signatures_stored", "Signatures written to the index by holder uploads."
         )
+        self.evaluations = new(
+            "oprf_evaluations", "Blinded elements evaluated (blind mode), by role.", "role"
+        )
         self.rejected = new(
             "rejected_requests",
             "Requests refused, by error code (quota_exceeded, rate_limited, invalid_input, ...).",
             "reason",
         )
+        for role in CLIENT_ROLES:
+            self.evaluations.labels(role=role)
         for kind in KINDS:  # every series exists from the start, at zero
             for match in ("true", "false"):
                 self.checks.labels(kind=kind, match=match)

@@ -16,8 +16,10 @@ from matching import Base
 from matching import UtcDateTime
 from schemas.vocabulary import Role
 from schemas.vocabulary import SnapshotState
+from signatures import Scheme
 
-ROLES = tuple(Role)
+ROLES = tuple(role.value for role in Role)
+SCHEMES = tuple(scheme.value for scheme in Scheme)
 
 
 def _now() -> datetime:
@@ -33,6 +35,8 @@ class Org(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     # Set by PUT /v1/admin/orgs/{id}/quota once metering enforces it; None = no quota.
     monthly_quota: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
+    #: Blind evaluations a month, set by an admin; None = the default (app/services/evaluations).
+    monthly_evaluation_quota: Mapped[int | None] = mapped_column(sa.BigInteger, default=None)
 
     __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="role"),)
 
@@ -126,6 +130,35 @@ class KeyVersion(Base):
     version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    #: How its signatures are made: HMAC with a key handed out, or OPRF (blind mode).
+    scheme: Mapped[str] = mapped_column(
+        sa.String(32), default=Scheme.HMAC.value, server_default=Scheme.HMAC.value
+    )
+
+    __table_args__ = (sa.CheckConstraint(f"scheme IN {SCHEMES}", name="scheme"),)
+
+
+class EvaluationMonth(Base):
+    """An organisation's blind evaluations in a calendar month (UTC): what its quota holds to.
+
+    Raised by a conditional UPDATE in the evaluation's transaction, as UsageMonth is by verify.
+    """
+
+    __tablename__ = "evaluation_months"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)  # YYYY-MM
+    evaluations: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class EvaluationDay(Base):
+    """An organisation's blind evaluations in a day (UTC), for usage reports."""
+
+    __tablename__ = "evaluation_days"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    evaluations: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class UsageMonth(Base):

@@ -26,6 +26,7 @@ from app.auth import check_role
 from app.errors import InvalidJson
 from app.errors import StoreUnavailable
 from app.errors import UnsupportedMediaType
+from app.idempotency import NEVER_STORED
 from app.idempotency import Idempotency
 from app.limits import LONG_RUNNING
 from app.limits import UPLOADS
@@ -90,7 +91,8 @@ class TransactionalRoute(APIRoute):
                     await _read_json(request)
                 elif not self.streams:
                     await request.body()  # nothing is expected; whatever came is bounded
-                transaction.idempotency = await Idempotency.of(request)
+                if self.operation_id not in NEVER_STORED:
+                    transaction.idempotency = await Idempotency.of(request)
                 try:
                     response = await handler(request)
                 except Replayed as replay:

@@ -10,21 +10,30 @@ import blake3
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from signatures import SIGNATURE_BYTES
+from signatures import Scheme
 from signatures import derive_key
+from signatures import derive_oprf_secret
 from signatures import derive_pepper
 from signatures import derive_signing_key
+from signatures import oprf
+from signatures import oprf_sign_fields
+from signatures import sign_fields
 
 INDEX_BYTES: Final = 16
 
 
 @dataclass
 class KeyRing:
-    """Signing keys and peppers of the live key versions; ``current`` is handed to clients."""
+    """Keys and peppers of the live key versions, each of its scheme; ``current`` is the one
+    clients sign with (an HMAC version's key is handed to them, an OPRF version's never)."""
 
     master: bytes = field(repr=False)
     versions: tuple[int, ...]
     current: int
+    #: Versions missing here are HMAC (spec v1).
+    schemes: dict[int, Scheme] = field(default_factory=dict)
     _signing: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _oprf: dict[int, bytes] = field(default_factory=dict, repr=False)
     _peppers: dict[int, blake3.blake3] = field(default_factory=dict, repr=False)
     _record_key: bytes = field(default=b"", repr=False)
     _api_key_secret: bytes = field(default=b"", repr=False)
@@ -32,7 +41,10 @@ class KeyRing:
 
     def __post_init__(self) -> None:
         for version in self.versions:
-            self._signing[version] = derive_signing_key(self.master, version)
+            if self.scheme(version) is Scheme.OPRF:
+                self._oprf[version] = derive_oprf_secret(self.master, version)
+            else:
+                self._signing[version] = derive_signing_key(self.master, version)
             self._peppers[version] = blake3.blake3(key=derive_pepper(self.master, version))
         # Not tied to a key version: a record keeps its key when its holder re-signs it.
         self._record_key = derive_key(self.master, "idcheck record key")
@@ -40,10 +52,28 @@ class KeyRing:
         self._sealing = AESGCM(derive_key(self.master, "idcheck sealed responses"))
 
     def knows(self, version: int) -> bool:
-        return version in self._signing
+        return version in self.versions
+
+    def scheme(self, version: int) -> Scheme:
+        return self.schemes.get(version, Scheme.HMAC)
+
+    def hmac_versions(self) -> tuple[int, ...]:
+        return tuple(version for version in self.versions if version in self._signing)
 
     def signing_key(self, version: int) -> bytes:
+        """An HMAC version's key (KeyError for an OPRF version: its key is never handed out)."""
         return self._signing[version]
+
+    def sign_fields(self, version: int, fields: dict[str, str]) -> dict[str, str]:
+        """Signatures of normalised fields under ``version``, of whichever scheme it is."""
+        if version in self._oprf:
+            return oprf_sign_fields(fields, self._oprf[version])
+        return sign_fields(fields, self._signing[version])
+
+    def blind_evaluate(self, version: int, elements: list[bytes]) -> list[bytes]:
+        """An OPRF version's evaluation of blinded elements (each checked: InvalidElement)."""
+        secret = self._oprf[version]
+        return [oprf.blind_evaluate(secret, element) for element in elements]
 
     def index_value(self, version: int, signature: bytes) -> bytes:
         """BLAKE3(key = pepper v{version}, signature)[:16]: the only form a signature is kept in."""

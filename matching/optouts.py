@@ -12,7 +12,6 @@ from matching.keyring import KeyRing
 from matching.tables import optouts
 from signatures import CONTACT_KINDS
 from signatures import KIND_CODES
-from signatures import sign_fields
 
 
 def optout_values(fields: dict[str, str], keyring: KeyRing) -> list[tuple[str, int, bytes]]:
@@ -20,7 +19,7 @@ def optout_values(fields: dict[str, str], keyring: KeyRing) -> list[tuple[str, i
     contact = {name: value for name, value in fields.items() if name in CONTACT_KINDS}
     values = []
     for version in keyring.versions:
-        for kind, signature in sign_fields(contact, keyring.signing_key(version)).items():
+        for kind, signature in keyring.sign_fields(version, contact).items():
             values.append((kind, version, keyring.index_value(version, bytes.fromhex(signature))))
     return values
 

@@ -16,7 +16,6 @@ from signatures import CONTACT_KINDS
 from signatures import KINDS
 from signatures import PAIR_KINDS
 from signatures import normalize_record
-from signatures import sign_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +35,7 @@ def probe_raw(
         normalized = normalize_record(record, default_country=default_country)
         values: dict[str, list[bytes]] = {}
         for version in keyring.versions:
-            signed = sign_fields(normalized.fields, keyring.signing_key(version))
+            signed = keyring.sign_fields(version, normalized.fields)
             for kind, signature in signed.items():
                 value = keyring.index_value(version, bytes.fromhex(signature))
                 values.setdefault(kind, []).append(value)

@@ -14,6 +14,7 @@ from schemas.common import Model
 from schemas.common import StoredText
 from schemas.vocabulary import AuditAction
 from schemas.vocabulary import Role
+from signatures import Scheme
 
 
 class OrgCreate(Model):
@@ -83,6 +84,7 @@ class KeyVersionDataset(BaseModel):
 
 class KeyVersionOut(BaseModel):
     version: int
+    scheme: Scheme
     created_at: datetime
     retired_at: datetime | None
     current: bool
@@ -93,8 +95,25 @@ class KeyVersionList(BaseModel):
     versions: list[KeyVersionOut]
 
 
+class RotateIn(Model):
+    scheme: Scheme = Scheme.HMAC
+
+
 class KeyVersionCreated(BaseModel):
     version: int
+    scheme: Scheme
+
+
+class EvaluationQuotaSet(Model):
+    """Blind evaluations a month; null goes back to the default."""
+
+    monthly_evaluations: Annotated[int, Field(ge=0, le=10**15), JSON_INTEGER] | None
+
+
+class EvaluationQuotaOut(BaseModel):
+    org_id: UUID
+    monthly_evaluations: int | None  # the quota set; null: the default
+    effective: int  # what holds this month (the default when none is set)
 
 
 class AuditEntry(BaseModel):

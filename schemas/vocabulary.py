@@ -17,6 +17,10 @@ class Role(StrEnum):
     FINANCE = "finance"
 
 
+#: The roles of the platform's clients: they sign records, locally or blind.
+CLIENT_ROLES: Final = (Role.HOLDER, Role.BUYER)
+
+
 class Verdict(StrEnum):
     """A verify result's summary of its checks."""
 
@@ -47,6 +51,8 @@ class AuditAction(StrEnum):
     KEY_REVOKE = "key.revoke"
     QUOTA_SET = "quota.set"
     QUOTA_LIFT = "quota.lift"
+    EVALUATION_QUOTA_SET = "evaluation_quota.set"
+    EVALUATION_QUOTA_RESET = "evaluation_quota.reset"
     KEY_VERSION_ROTATE = "key_version.rotate"
     KEY_VERSION_RETIRE = "key_version.retire"
     DATASET_CREATE = "dataset.create"
@@ -77,6 +83,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REQUEST_TIMEOUT = "request_timeout"
     CONFLICT = "conflict"
+    USE_BLIND_EVALUATION = "use_blind_evaluation"
     SNAPSHOT_OPEN = "snapshot_open"
     BUSY = "busy"
     IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
@@ -101,6 +108,7 @@ STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.CONFLICT: 409,
+    ErrorCode.USE_BLIND_EVALUATION: 409,
     ErrorCode.SNAPSHOT_OPEN: 409,
     ErrorCode.BUSY: 409,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,

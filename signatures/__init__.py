@@ -4,6 +4,11 @@ Pure code, no I/O: the part a data holder runs on its own machine, the buyer SDK
 what the server uses to sign raw records in memory. One implementation, no drift.
 """
 
+from signatures.blind import Scheme
+from signatures.blind import blind_fields
+from signatures.blind import derive_oprf_secret
+from signatures.blind import finish_fields
+from signatures.blind import oprf_sign_fields
 from signatures.errors import InvalidValue
 from signatures.keys import KEY_BYTES
 from signatures.keys import derive_key
@@ -45,15 +50,20 @@ __all__ = [
     "InvalidValue",
     "Kind",
     "NormalizedRecord",
+    "Scheme",
     "SignedRecord",
+    "blind_fields",
     "canonical_message",
     "check_default_country",
     "check_field",
     "derive_key",
+    "derive_oprf_secret",
     "derive_pepper",
     "derive_signing_key",
+    "finish_fields",
     "normalize_field",
     "normalize_record",
+    "oprf_sign_fields",
     "sign_fields",
     "sign_record",
 ]

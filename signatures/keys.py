@@ -18,7 +18,7 @@ def derive_key(master: bytes, info: str) -> bytes:
     return hkdf.derive(master)
 
 
-def _check_version(version: int) -> int:
+def check_version(version: int) -> int:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError("a key version is an integer >= 1")
     return version
@@ -26,9 +26,9 @@ def _check_version(version: int) -> int:
 
 def derive_signing_key(master: bytes, version: int) -> bytes:
     """Signing key v{version} = HKDF-SHA256(master, salt none, info "idcheck signing v{n}")."""
-    return derive_key(master, f"idcheck signing v{_check_version(version)}")
+    return derive_key(master, f"idcheck signing v{check_version(version)}")
 
 
 def derive_pepper(master: bytes, version: int) -> bytes:
     """Pepper v{version} = HKDF-SHA256(master, salt none, info "idcheck pepper v{n}")."""
-    return derive_key(master, f"idcheck pepper v{_check_version(version)}")
+    return derive_key(master, f"idcheck pepper v{check_version(version)}")

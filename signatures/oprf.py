@@ -72,13 +72,19 @@ def derive_key_pair(seed: bytes, info: bytes) -> bytes:
     raise ValueError("DeriveKeyPairError")  # probability about 2^-2000
 
 
+def is_element(element: bytes) -> bool:
+    """Whether ``element`` is a canonical encoding of a group element other than the identity
+    (libsodium's check accepts the identity: it is refused here, as RFC 9497 asks)."""
+    return (
+        len(element) == ELEMENT_BYTES
+        and element != _IDENTITY
+        and bool(rbcl.crypto_core_ristretto255_is_valid_point(element))
+    )
+
+
 def check_element(element: bytes) -> bytes:
     """The element, if it is a canonical encoding of a group element other than the identity."""
-    if (
-        len(element) != ELEMENT_BYTES
-        or element == _IDENTITY
-        or not rbcl.crypto_core_ristretto255_is_valid_point(element)
-    ):
+    if not is_element(element):
         raise InvalidElement("not a canonical ristretto255 element other than the identity")
     return element
 

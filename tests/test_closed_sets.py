@@ -10,11 +10,15 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 
 from app.auth import check_role
 from app.errors import IdcheckError
 from app.metrics import Metrics
 from app.models import ROLES
+from app.models import SCHEMES
+from app.models import KeyVersion
+from app.models import Org
 from app.services.principals import KEY_PATTERN
 from app.services.principals import Principal
 from idcheck.client._exceptions import _BY_CODE
@@ -27,6 +31,7 @@ from schemas.vocabulary import SnapshotState
 from schemas.vocabulary import Verdict
 from signatures import FIELDS
 from signatures import KINDS
+from signatures import Scheme
 
 ROOT = Path(__file__).parents[1]
 SCHEMA = json.loads((ROOT / "docs" / "openapi.json").read_text())
@@ -50,6 +55,7 @@ def _enums(node: Any) -> Iterator[list[str]]:
         ("Verdict", list(Verdict)),
         ("SnapshotState", list(SnapshotState)),
         ("AuditAction", list(AuditAction)),
+        ("Scheme", list(Scheme)),
     ],
 )
 def test_the_openapi_document_lists_each_set_whole(component: str, members: list[str]) -> None:
@@ -87,8 +93,22 @@ def test_server_and_sdk_errors_use_the_defined_codes() -> None:
     assert set(_BY_CODE) <= set(ErrorCode)
 
 
-def test_roles_are_one_set_in_the_database_the_key_format_and_the_checks() -> None:
+def test_the_database_checks_name_each_set_whole() -> None:
+    checks = {
+        constraint.name: str(constraint.sqltext)
+        for table in (Org.metadata.tables["orgs"], KeyVersion.metadata.tables["key_versions"])
+        for constraint in table.constraints
+        if isinstance(constraint, sa.CheckConstraint)
+    }
+    assert checks == {
+        "role": "role IN ('admin', 'holder', 'buyer', 'finance')",
+        "scheme": "scheme IN ('hmac-sha256', 'oprf-ristretto255-sha512')",
+    }
     assert tuple(Role) == ROLES
+    assert tuple(Scheme) == SCHEMES
+
+
+def test_roles_are_one_set_in_the_database_the_key_format_and_the_checks() -> None:
     for role in Role:
         assert KEY_PATTERN.fullmatch(f"idc_{role}_{'0' * 40}")
         check_role(Principal(org_id=uuid4(), org_name="o", role=role, key_id=uuid4()), [role])

@@ -16,13 +16,18 @@ from starlette.background import BackgroundTask
 from app.auth import AdminPrincipal
 from app.deps import KeyRingDep
 from app.deps import SessionDep
+from app.deps import SettingsDep
+from app.errors import Conflict
 from app.routes import AUTHENTICATED
 from app.services import admin as service
 from app.services import auditlog
+from app.services import evaluations
 from app.services import key_versions
 from app.services.privacy import opt_out_raw
 from app.transaction import TransactionalRoute
 from schemas.admin import AuditLog
+from schemas.admin import EvaluationQuotaOut
+from schemas.admin import EvaluationQuotaSet
 from schemas.admin import KeyCreate
 from schemas.admin import KeyCreated
 from schemas.admin import KeyList
@@ -35,8 +40,11 @@ from schemas.admin import OrgList
 from schemas.admin import OrgOut
 from schemas.admin import QuotaOut
 from schemas.admin import QuotaSet
+from schemas.admin import RotateIn
 from schemas.common import IsoDate
+from schemas.vocabulary import CLIENT_ROLES
 from schemas.vocabulary import AuditAction
+from signatures import Scheme
 
 router = APIRouter(
     prefix="/v1/admin", tags=["admin"], route_class=TransactionalRoute, responses=AUTHENTICATED
@@ -90,6 +98,26 @@ async def set_quota(
     return QuotaOut(org_id=org.id, monthly_records=org.monthly_quota)
 
 
+@router.put("/orgs/{org_id}/evaluation-quota", operation_id="set_evaluation_quota")
+async def set_evaluation_quota(
+    org_id: UUID,
+    body: EvaluationQuotaSet,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> EvaluationQuotaOut:
+    """A holder's or buyer's monthly blind evaluations (null: back to the default); a request
+    that would pass it gets 429 quota_exceeded, nothing evaluated."""
+    org = await service.get_org(session, org_id)
+    if org.role not in CLIENT_ROLES:
+        raise Conflict("evaluation quotas apply to holders and buyers: this one is neither")
+    await evaluations.set_evaluation_quota(session, admin, org, body.monthly_evaluations)
+    effective = await evaluations.quota(session, org, settings.evaluation_allowance)
+    return EvaluationQuotaOut(
+        org_id=org.id, monthly_evaluations=org.monthly_evaluation_quota, effective=effective
+    )
+
+
 @router.post("/optouts", operation_id="admin_opt_out", status_code=status.HTTP_204_NO_CONTENT)
 async def opt_out(
     body: OptOut, admin: AdminPrincipal, session: SessionDep, keyring: KeyRingDep
@@ -118,12 +146,14 @@ async def _reload_keyring(app: FastAPI) -> None:
     response_model=KeyVersionCreated,
 )
 async def rotate_signing_key(
-    request: Request, admin: AdminPrincipal, session: SessionDep
+    request: Request, admin: AdminPrincipal, session: SessionDep, body: RotateIn | None = None
 ) -> JSONResponse:
-    """Version n+1 becomes current at once in this worker, in the others within 30 s."""
-    version = await key_versions.rotate(session, admin)
+    """Version n+1, of the scheme asked (HMAC by default; `oprf-ristretto255-sha512` for blind
+    mode), becomes current at once in this worker, in the others within 30 s."""
+    scheme = body.scheme if body is not None else Scheme.HMAC
+    version = await key_versions.rotate(session, admin, scheme)
     return JSONResponse(
-        KeyVersionCreated(version=version.version).model_dump(),
+        KeyVersionCreated(version=version.version, scheme=scheme).model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
         background=BackgroundTask(_reload_keyring, request.app),
     )

@@ -1,4 +1,4 @@
-"""Health, readiness, metrics (public), and the signing key (holders and buyers)."""
+"""Health, readiness and metrics (public)."""
 
 import hmac
 
@@ -8,20 +8,14 @@ from fastapi import Request
 from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.auth import ClientPrincipal
-from app.deps import KeyRingDep
 from app.deps import MetricsDep
 from app.deps import SessionDep
 from app.deps import SettingsDep
 from app.errors import StoreUnavailable
 from app.errors import Unauthenticated
-from app.routes import AUTHENTICATED
 from app.routes import error_responses
 from app.transaction import TransactionalRoute
 from schemas.service import Health
-from schemas.service import SigningKeyOut
-from signatures import ALGORITHM
-from signatures import SPEC
 
 router = APIRouter(route_class=TransactionalRoute)
 
@@ -62,14 +56,3 @@ async def metrics(request: Request, settings: SettingsDep, registry: MetricsDep)
         if not hmac.compare_digest(presented, expected):
             raise Unauthenticated()
     return Response(registry.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-
-@router.get(
-    "/v1/signing-key", operation_id="get_signing_key", tags=["keys"], responses=AUTHENTICATED
-)
-async def signing_key(_: ClientPrincipal, keyring: KeyRingDep) -> SigningKeyOut:
-    """The current signing key: sign records with it, locally, before sending them."""
-    current = keyring.current
-    return SigningKeyOut(
-        version=current, key=keyring.signing_key(current).hex(), algorithm=ALGORITHM, spec=SPEC
-    )

@@ -17,26 +17,30 @@ from app.services.principals import Principal
 from matching import KeyRing
 from matching import signature_index
 from schemas.vocabulary import AuditAction
+from signatures import Scheme
 
 
 async def load_keyring(engine: AsyncEngine, master: bytes) -> KeyRing:
     """Every version not retired is live: uploads may use it, verify signs with it."""
     async with engine.connect() as connection:
         rows = await connection.execute(
-            sa.select(KeyVersion.version)
+            sa.select(KeyVersion.version, KeyVersion.scheme)
             .where(KeyVersion.retired_at.is_(None))
             .order_by(KeyVersion.version)
         )
-        versions = tuple(rows.scalars())
-    if not versions:
+        schemes = {version: Scheme(scheme) for version, scheme in rows}
+    if not schemes:
         raise RuntimeError("no signing-key version in the database: run `idcheck migrate`")
-    return KeyRing(master=master, versions=versions, current=versions[-1])
+    versions = tuple(schemes)
+    return KeyRing(master=master, versions=versions, current=versions[-1], schemes=schemes)
 
 
-async def rotate(session: AsyncSession, actor: Principal | None) -> KeyVersion:
-    """Version n+1 becomes current; older versions keep matching until retired."""
+async def rotate(
+    session: AsyncSession, actor: Principal | None, scheme: Scheme = Scheme.HMAC
+) -> KeyVersion:
+    """Version n+1, of ``scheme``, becomes current; older versions keep matching until retired."""
     latest = await session.scalar(sa.select(sa.func.max(KeyVersion.version)))
-    version = KeyVersion(version=(latest or 0) + 1)
+    version = KeyVersion(version=(latest or 0) + 1, scheme=scheme.value)
     session.add(version)
     await session.flush()
     await audit(session, actor, AuditAction.KEY_VERSION_ROTATE, object_type="key_version",
@@ -72,6 +76,7 @@ async def report(session: AsyncSession) -> list[dict[str, object]]:
             "version": v.version,
             "created_at": v.created_at,
             "retired_at": v.retired_at,
+            "scheme": v.scheme,
             "current": bool(live) and v.version == live[-1],
             "datasets": datasets.get(v.version, []),
         }

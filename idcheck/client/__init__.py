@@ -32,6 +32,7 @@ from idcheck.client._exceptions import StoreUnavailable
 from idcheck.client._exceptions import TooManyRequests
 from idcheck.client._exceptions import TransportError
 from idcheck.client._exceptions import UnsupportedMediaType
+from idcheck.client._exceptions import UseBlindEvaluation
 from idcheck.client._retry import Retry
 
 __all__ = [
@@ -62,5 +63,6 @@ __all__ = [
     "TooManyRequests",
     "TransportError",
     "UnsupportedMediaType",
+    "UseBlindEvaluation",
     "ndjson",
 ]

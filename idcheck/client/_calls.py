@@ -6,6 +6,7 @@ Both clients turn these into methods of the same name, so the two cannot drift a
 import json
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from typing import TypeVar
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from idcheck.client._base import Call
 from idcheck.client._base import new_idempotency_key
 from schemas.admin import AuditLog
+from schemas.admin import EvaluationQuotaOut
 from schemas.admin import KeyCreated
 from schemas.admin import KeyList
 from schemas.admin import KeyVersionCreated
@@ -30,11 +32,15 @@ from schemas.datasets import DatasetOut
 from schemas.datasets import DeleteResult
 from schemas.datasets import SnapshotOut
 from schemas.datasets import UploadResult
+from schemas.service import CurrentKeyVersion
+from schemas.service import EvaluateResponse
 from schemas.service import Health
+from schemas.service import SigningKeyList
 from schemas.service import SigningKeyOut
 from schemas.usage import UsageReport
 from schemas.verify import VerifyResponse
 from schemas.vocabulary import AuditAction
+from signatures import Scheme
 
 M = TypeVar("M", bound=BaseModel)
 Records = Iterable[Mapping[str, Any]]
@@ -97,7 +103,30 @@ def metrics(token: str | None = None) -> Call[str]:
 
 
 def get_signing_key() -> Call[SigningKeyOut]:
+    """The current HMAC version's key (UseBlindEvaluation when the current version is OPRF)."""
     return Call("GET", "/v1/signing-key", _model(SigningKeyOut))
+
+
+def list_signing_keys() -> Call[SigningKeyList]:
+    """Every live HMAC version's key."""
+    return Call("GET", "/v1/signing-keys", _model(SigningKeyList))
+
+
+def get_current_key_version() -> Call[CurrentKeyVersion]:
+    """The version to sign with now, its scheme, and every live version."""
+    return Call("GET", "/v1/key-versions/current", _model(CurrentKeyVersion))
+
+
+def oprf_evaluate(key_version: int, elements: Sequence[bytes]) -> Call[list[bytes]]:
+    """The server's evaluation of blinded elements (at most 10,000), in order. No
+    Idempotency-Key: an evaluation is a pure function of its input, and the server keeps none."""
+    body = {"key_version": key_version, "elements": [element.hex() for element in elements]}
+    return Call("POST", "/v1/oprf/evaluate", _evaluated, json=body)
+
+
+def _evaluated(response: httpx.Response) -> list[bytes]:
+    answer = EvaluateResponse.model_validate_json(response.content)
+    return [bytes.fromhex(element) for element in answer.evaluated]
 
 
 def create_dataset(
@@ -267,6 +296,14 @@ def set_quota(org_id: UUID | str, monthly_records: int | None) -> Call[QuotaOut]
     return Call("PUT", f"/v1/admin/orgs/{org_id}/quota", _model(QuotaOut), json=body)
 
 
+def set_evaluation_quota(
+    org_id: UUID | str, monthly_evaluations: int | None
+) -> Call[EvaluationQuotaOut]:
+    body = {"monthly_evaluations": monthly_evaluations}
+    path = f"/v1/admin/orgs/{org_id}/evaluation-quota"
+    return Call("PUT", path, _model(EvaluationQuotaOut), json=body)
+
+
 def admin_opt_out(
     email: str | None = None,
     phone: str | None = None,
@@ -282,9 +319,12 @@ def list_key_versions() -> Call[KeyVersionList]:
     return Call("GET", "/v1/admin/key-versions", _model(KeyVersionList))
 
 
-def rotate_signing_key(idempotency_key: str | None = None) -> Call[KeyVersionCreated]:
-    """Version n+1 becomes current."""
-    return _write("/v1/admin/key-versions", _model(KeyVersionCreated), idempotency_key)
+def rotate_signing_key(
+    scheme: Scheme | str = Scheme.HMAC, idempotency_key: str | None = None
+) -> Call[KeyVersionCreated]:
+    """Version n+1, of ``scheme`` (``oprf-ristretto255-sha512``: blind mode), becomes current."""
+    body = {"scheme": str(Scheme(scheme))}
+    return _write("/v1/admin/key-versions", _model(KeyVersionCreated), idempotency_key, body=body)
 
 
 def retire_key_version(version: int) -> Call[None]:

@@ -11,7 +11,8 @@
         ├── RequestTimeout          408  the body came too slowly (retried)
         ├── Conflict                409  (IdempotencyKeyInFlight: the same key is still running;
         │                                Busy: another write to the same dataset held it too
-        │                                long; both retried)
+        │                                long; both retried; UseBlindEvaluation: the current
+        │                                key version is blind mode, no key is handed out)
         ├── PayloadTooLarge         413
         ├── UnsupportedMediaType    415
         ├── InvalidInput            422  details name the record index and field
@@ -88,6 +89,10 @@ class IdempotencyKeyInFlight(Conflict): ...
 class Busy(Conflict): ...
 
 
+class UseBlindEvaluation(Conflict):
+    """The current key version is blind mode: no signing key is handed out."""
+
+
 class PayloadTooLarge(APIError, status=413): ...
 
 
@@ -119,6 +124,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     ErrorCode.API_KEY_IN_QUERY: ApiKeyInQuery,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: IdempotencyKeyInFlight,
     ErrorCode.BUSY: Busy,
+    ErrorCode.USE_BLIND_EVALUATION: UseBlindEvaluation,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
     ErrorCode.RATE_LIMITED: RateLimited,
     ErrorCode.QUOTA_EXCEEDED: QuotaExceeded,
