@@ -150,10 +150,19 @@ def validation_details(
     return [detail((*prefix, *tuple(e["loc"])[strip:]), str(e["msg"])) for e in errors]
 
 
-def unknown_versions(keyring: KeyRing, versions: Iterable[int]) -> list[dict[str, Any]]:
-    """A detail for each record (by index) whose key version is not live."""
+def unknown_versions(
+    keyring: KeyRing, records: Iterable[Sequence[tuple[int, object]]]
+) -> list[dict[str, Any]]:
+    """A detail for each key version (by record index) that is not live; a record's first
+    version is its ``key_version``, the others its ``other_versions``."""
     return [
-        detail(("records", index, "key_version"), "unknown key version")
-        for index, version in enumerate(versions)
+        detail(
+            ("records", index, "key_version")
+            if position == 0
+            else ("records", index, "other_versions", position - 1, "key_version"),
+            "unknown key version",
+        )
+        for index, versions in enumerate(records)
+        for position, (version, _) in enumerate(versions)
         if not keyring.knows(version)
     ]

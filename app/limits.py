@@ -14,7 +14,7 @@ from schemas.service import MAX_EVALUATE_ELEMENTS
 SMALL_BODY: Final = 64 * 1024  # names, labels, a quota, one objection
 _ENVELOPE: Final = 16 * 1024  # purpose, default_country, the JSON around the list
 RAW_RECORD_BYTES: Final = 2048  # ten fields: far above any real record (send long ones in fewer)
-SIGNED_RECORD_BYTES: Final = 1024  # a ref and six signatures
+SIGNED_RECORD_BYTES: Final = 4096  # a ref and every kind's signature under four key versions
 EXTERNAL_ID_BYTES: Final = 160  # 128 characters, quoted, with a comma
 OPTOUT_BYTES: Final = 256  # a key version and two signatures
 ELEMENT_BYTES: Final = 70  # 64 hex characters, quoted, with a comma and a space

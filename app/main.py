@@ -101,7 +101,11 @@ def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
         upload = UploadBody.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(upload.pop("$defs"), UploadBody=upload)
         upload["properties"]["records"]["maxItems"] = settings.max_batch_records
-        records = [components["SignedVerifyRecord"], components["UploadRecord"]]
+        records = [
+            components["SignedVerifyRecord"],
+            components["VersionSignatures"],
+            components["UploadRecord"],
+        ]
         if keyring is not None:
             for record in records:
                 record["properties"]["key_version"]["enum"] = list(keyring.versions)

@@ -45,17 +45,20 @@ def probe_raw(
     return probes
 
 
-def probe_signed(records: Iterable[tuple[int, Mapping[str, str]]], keyring: KeyRing) -> list[Probe]:
-    """Records signed by the buyer: (key version, {kind: hex}); versions are checked before."""
-    return [
-        Probe(
-            {
-                kind: (keyring.index_value(version, bytes.fromhex(signature)),)
-                for kind, signature in signatures.items()
-            }
-        )
-        for version, signatures in records
-    ]
+def probe_signed(
+    records: Iterable[Sequence[tuple[int, Mapping[str, str]]]], keyring: KeyRing
+) -> list[Probe]:
+    """Records signed by the buyer, each under one or more key versions: [(key version, {kind:
+    hex}), ...]; versions are checked before."""
+    probes = []
+    for versions in records:
+        values: dict[str, list[bytes]] = {}
+        for version, signatures in versions:
+            for kind, signature in signatures.items():
+                value = keyring.index_value(version, bytes.fromhex(signature))
+                values.setdefault(kind, []).append(value)
+        probes.append(Probe({kind: tuple(v) for kind, v in values.items()}))
+    return probes
 
 
 def probe_values(probes: Iterable[Probe]) -> set[bytes]:

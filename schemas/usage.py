@@ -15,6 +15,7 @@ class UsageRow(BaseModel):
     records: int
     billable_records: int
     matched_records: int
+    evaluations: int = 0  # blind evaluations the row's organisation made (not billed)
 
 
 class UsageReport(BaseModel):

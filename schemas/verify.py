@@ -43,10 +43,31 @@ class VerifyRequest(Model):
     records: Annotated[list[RawRecord], Field(min_length=1, max_length=MAX_VERIFY_RECORDS)]
 
 
+#: Key versions a signed record may carry besides its first (a buyer signs with every live one).
+MAX_OTHER_VERSIONS: Final = 3
+Signatures = Annotated[dict[Kind, Signature], Field(max_length=len(KINDS))]
+
+
+class VersionSignatures(Model):
+    key_version: KeyVersionNumber
+    signatures: Signatures
+
+
 class SignedVerifyRecord(Model):
+    """A record's signatures under ``key_version`` and, optionally, under other live versions too
+    (``other_versions``): it is one record, billed once, matched under each."""
+
     ref: Ref | None = None
     key_version: KeyVersionNumber
-    signatures: Annotated[dict[Kind, Signature], Field(max_length=len(KINDS))]
+    signatures: Signatures
+    other_versions: Annotated[list[VersionSignatures], Field(max_length=MAX_OTHER_VERSIONS)] = (
+        Field(default_factory=list)
+    )
+
+    def versions(self) -> list[tuple[int, dict[Kind, str]]]:
+        """(key version, signatures) of every version the record is signed with."""
+        first = (self.key_version, self.signatures)
+        return [first, *((other.key_version, other.signatures) for other in self.other_versions)]
 
 
 class SignedVerifyRequest(Model):

@@ -101,8 +101,8 @@ def test_the_database_checks_name_each_set_whole() -> None:
         if isinstance(constraint, sa.CheckConstraint)
     }
     assert checks == {
-        "role": "role IN ('admin', 'holder', 'buyer', 'finance')",
-        "scheme": "scheme IN ('hmac-sha256', 'oprf-ristretto255-sha512')",
+        "ck_orgs_role": "role IN ('admin', 'holder', 'buyer', 'finance')",
+        "ck_key_versions_scheme": "scheme IN ('hmac-sha256', 'oprf-ristretto255-sha512')",
     }
     assert tuple(Role) == ROLES
     assert tuple(Scheme) == SCHEMES

@@ -123,11 +123,10 @@ async def verify_signed(body: SignedVerifyRequest, verifier: VerifierDep) -> Ver
     """Check records signed locally with the signing key: only signatures cross the wire."""
     verifier.check_count(len(body.records))
     keyring = verifier.keyring
-    unknown = unknown_versions(keyring, (record.key_version for record in body.records))
+    signed = [record.versions() for record in body.records]
+    unknown = unknown_versions(keyring, signed)
     if unknown:
         raise InvalidInput("unknown key versions", details=unknown[:100])
-    probes = probe_signed(
-        ((r.key_version, cast(Mapping[str, str], r.signatures)) for r in body.records), keyring
-    )
+    probes = probe_signed(cast(list[list[tuple[int, Mapping[str, str]]]], signed), keyring)
     refs = [record.ref for record in body.records]
     return await verifier.answer(Endpoint.SIGNED, body.purpose, refs, probes)

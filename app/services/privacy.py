@@ -70,7 +70,7 @@ async def opt_out_signed(
     records: list[tuple[int, dict[str, str]]],
 ) -> int:
     """Objections a holder received, as signatures computed locally: they reach every holder."""
-    unknown = unknown_versions(keyring, (version for version, _ in records))
+    unknown = unknown_versions(keyring, ([record] for record in records))
     empty = [
         detail(("records", index, "signatures"), "an email or a phone signature")
         for index, (_, signatures) in enumerate(records)

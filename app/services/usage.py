@@ -4,6 +4,11 @@ Buyer-side rows come from usage events: what a buyer is billed. Holder-side rows
 credits: a holder's `matched_records` are the buyer records its data confirmed, its `requests` the
 requests it matched in, and `records` / `billable_records` those requests' totals. Several holders
 can confirm one record, so holder totals may exceed the buyer-side matched total.
+
+`evaluations` are the blind evaluations (blind mode) an organisation made itself: a buyer row
+shows the buyer's, a holder row the holder's, a row of neither every organisation's in scope; a
+row of a buyer and a holder together has none (an evaluation belongs to one organisation). They
+are not billed records.
 """
 
 import csv
@@ -19,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput
+from app.models import EvaluationDay
 from app.models import Org
 from app.models import UsageCredit
 from app.models import UsageEvent
@@ -30,7 +36,7 @@ _GROUP_COLUMNS: Final = {
     "day": ("period",),
     "month": ("period",),
 }
-MEASURES: Final = ("requests", "records", "billable_records", "matched_records")
+MEASURES: Final = ("requests", "records", "billable_records", "matched_records", "evaluations")
 #: One row of a report: the group columns asked for (names and ids of buyers or holders, a
 #: period), then MEASURES.
 UsageLine = dict[str, Any]
@@ -108,12 +114,70 @@ async def usage_rows(
         if isinstance(values.get("period"), date):
             values["period"] = values["period"].isoformat()
         rows.append(values)
-    return rows
+    evaluations = await _evaluations(session, start, end, group_by, buyer_id, holder_id)
+    return _merge(rows, evaluations, _columns(group_by))
+
+
+def _columns(group_by: Sequence[str]) -> list[str]:
+    """The group columns of a report grouped by ``group_by``, in GROUPS order."""
+    return [column for group in GROUPS if group in group_by for column in _GROUP_COLUMNS[group]]
+
+
+async def _evaluations(
+    session: AsyncSession,
+    start: date,
+    end: date,
+    group_by: Sequence[str],
+    buyer_id: UUID | None,
+    holder_id: UUID | None,
+) -> dict[tuple[Any, ...], int]:
+    """Evaluations by the group columns' values (in _GROUP_COLUMNS order); months from days."""
+    if "buyer" in group_by and "holder" in group_by:
+        return {}
+    day = EvaluationDay
+    query = (
+        sa.select(Org.role, Org.name, Org.id, day.day, sa.func.sum(day.evaluations))
+        .join(Org, Org.id == day.org_id)
+        .where(day.day >= start, day.day < end)
+        .group_by(Org.role, Org.name, Org.id, day.day)
+    )
+    for org_id in (buyer_id, holder_id):
+        if org_id is not None:
+            query = query.where(day.org_id == org_id)
+    found: dict[tuple[Any, ...], int] = {}
+    for role, name, org_id, when, count in await session.execute(query):
+        key: tuple[Any, ...] = ()
+        for group in ("buyer", "holder"):
+            if group in group_by:
+                if role != group:
+                    break
+                key += (name, org_id)
+        else:
+            if "day" in group_by:
+                key += (when.isoformat(),)
+            elif "month" in group_by:
+                key += (when.strftime("%Y-%m"),)
+            found[key] = found.get(key, 0) + int(count)
+    return found
+
+
+def _merge(
+    rows: list[UsageLine], evaluations: dict[tuple[Any, ...], int], columns: list[str]
+) -> list[UsageLine]:
+    """The event rows with their evaluations, and a row of its own for evaluations alone."""
+    by_key = {tuple(row[c] for c in columns): row for row in rows}
+    for row in rows:
+        row["evaluations"] = 0
+    for key, count in evaluations.items():
+        if key not in by_key:
+            by_key[key] = dict(zip(columns, key, strict=True)) | dict.fromkeys(MEASURES, 0)
+        by_key[key]["evaluations"] = count
+    return [by_key[key] for key in sorted(by_key, key=lambda key: tuple(map(str, key)))]
 
 
 def to_csv(rows: Sequence[UsageLine], group_by: Sequence[str]) -> str:
     """The same rows as CSV, with a header line; group columns only for the groups asked."""
-    header = [c for g in GROUPS if g in group_by for c in _GROUP_COLUMNS[g]] + list(MEASURES)
+    header = _columns(group_by) + list(MEASURES)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)

@@ -135,7 +135,7 @@ async def test_after_a_rotation_old_and_new_signatures_match_and_a_re_signed_rec
     dataset = await _load(client, holder)  # signed with version 1
     rotated = await client.post("/v1/admin/key-versions", json={}, headers=admin.headers)
     assert rotated.status_code == 201
-    assert rotated.json() == {"version": 2}
+    assert rotated.json() == {"version": 2, "scheme": "hmac-sha256"}
     version, key = await signing_key(client, other)
     assert version == 2
     await _load(client, other)  # the same person, signed with version 2 by another holder

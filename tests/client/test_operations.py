@@ -43,6 +43,9 @@ SAMPLES: dict[str, Any] = {
     "legal_basis": "contract",
     "purpose": "p",
     "monthly_records": 10,
+    "monthly_evaluations": 100,
+    "key_version": 2,
+    "elements": [bytes(32)],
 }
 
 

@@ -28,7 +28,7 @@ def test_a_raw_probe_has_one_value_per_kind_and_live_version(keyring: KeyRing) -
 
 def test_a_signed_probe_is_what_the_client_signed_under_its_version(keyring: KeyRing) -> None:
     signed = sign_fields(normalize_record(JEANNE).fields, keyring.signing_key(1))
-    [probe] = probe_signed([(1, signed)], keyring)
+    [probe] = probe_signed([[(1, signed)]], keyring)
     [raw] = probe_raw([JEANNE], keyring, "FR")
     assert probe.values["email"][0] == raw.values["email"][0]
     assert probe_values([probe]) == {v for values in probe.values.values() for v in values}
