@@ -244,7 +244,7 @@ async def test_usage_reports_for_finance_and_for_each_organisation(
     total = (await _usage(client, finance, period)).json()["rows"]
     assert total == [{
         "buyer": None, "buyer_id": None, "holder": None, "holder_id": None, "period": None,
-        "requests": 3, "records": 9, "billable_records": 6, "matched_records": 3,
+        "requests": 3, "records": 9, "billable_records": 6, "matched_records": 3, "evaluations": 0,
     }]  # fmt: skip
     by_day = (await _usage(client, admin, period + "&group_by=buyer,day")).json()["rows"]
     assert all(len(r["period"]) == 10 for r in by_day)
@@ -277,7 +277,7 @@ async def test_the_csv_has_a_header_one_row_per_group_and_the_same_totals(
     rows = list(csv.DictReader(io.StringIO(by_param.text)))
     assert list(rows[0]) == [
         "buyer", "buyer_id", "holder", "holder_id", "period",
-        "requests", "records", "billable_records", "matched_records",
+        "requests", "records", "billable_records", "matched_records", "evaluations",
     ]  # fmt: skip
     assert len(rows) == len(as_json)
     for measure in ("requests", "records", "billable_records", "matched_records"):
