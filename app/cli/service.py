@@ -347,12 +347,23 @@ def optout_command(path: Path) -> None:
 
 
 @admin_group.command("rotate-signing-key")
-def rotate_command() -> None:
+@click.option(
+    "--scheme",
+    type=click.Choice(["hmac", "oprf"]),
+    default="hmac",
+    show_default=True,
+    help="hmac: a key handed to holders and buyers (spec v1); oprf: blind mode, no client holds "
+    "a key (RFC 9497, ristretto255-SHA512).",
+)
+def rotate_command(scheme: str) -> None:
     """Make signing-key version n+1 current; prints it. Running servers see it within 30 s."""
     from app.services.key_versions import rotate
+    from signatures import Scheme
+
+    chosen = Scheme.OPRF if scheme == "oprf" else Scheme.HMAC
 
     async def work(session: "AsyncSession", _: "KeyRing") -> int:
-        return (await rotate(session, None)).version
+        return (await rotate(session, None, chosen)).version
 
     click.echo(_run(work))
 

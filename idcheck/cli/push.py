@@ -35,6 +35,7 @@ from idcheck.cli.sign import Layout
 from idcheck.cli.sign import open_signing
 from idcheck.cli.sign import progress_bar
 from idcheck.cli.sign import signing_options
+from idcheck.cli.signing import current_signer
 from idcheck.cli.signing import sign_rows
 from idcheck.client import Client
 from signatures.dates import today
@@ -55,7 +56,9 @@ class Journal:
     acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, input_path: Path, dataset: str, chunk_records: int, resume: bool) -> "Journal":
+    def open(
+        cls, input_path: Path, dataset: str, chunk_records: int, resume: bool, *, key_version: int
+    ) -> "Journal":
         source = input_path.resolve()
         facts = source.stat()
         identity = {
@@ -64,6 +67,9 @@ class Journal:
             "size": facts.st_size,
             "mtime_ns": facts.st_mtime_ns,
             "chunk_records": chunk_records,
+            # A push under a new key version (after a rotation) is another push: its chunks
+            # differ, and a resume of the old one must not mix the two.
+            "key_version": key_version,
         }
         name = hashlib.sha256(f"{source}\0{dataset}".encode()).hexdigest()[:20]
         journal = cls(state_dir() / f"push-{name}.json", identity)
@@ -77,8 +83,8 @@ class Journal:
             if saved is not None:
                 if saved.get("identity") != identity:
                     raise CliError(
-                        f"{input_path} or --chunk-size changed since the interrupted push: "
-                        "push it again without --resume"
+                        f"{input_path}, --chunk-size or the server's key version changed since "
+                        "the interrupted push: push it again without --resume"
                     )
                 journal.run = str(saved["run"])
                 journal.default_updated = str(saved.get("default_updated", journal.default_updated))
@@ -208,7 +214,8 @@ def push_command(
     api_key: str | None,
     profile: str,
 ) -> None:
-    """Sign INPUT.csv here with the server's signing key and upload only the signatures."""
+    """Sign INPUT.csv here (with the server's signing key, or blind in blind mode) and upload
+    only the signatures."""
     remote = resolve(url, api_key, profile)
     try:
         push(input_path, dataset, remote, chunk_size=chunk_size, resume=resume, layout=layout)
@@ -228,15 +235,16 @@ def push(
 ) -> PushSummary:
     console = console or Console(stderr=True)
     summary = PushSummary()
+    signer = current_signer(remote)
     with remote.client() as client:
         with api_errors():
-            signing_key = client.get_signing_key()
             client.get_dataset(dataset)
-        journal = Journal.open(input_path, dataset, chunk_size, resume)
+        journal = Journal.open(
+            input_path, dataset, chunk_size, resume, key_version=signer.key_version
+        )
         signing = open_signing(
             input_path,
-            bytes.fromhex(signing_key.key),
-            signing_key.version,
+            signer,
             layout=layout or Layout(),
             default_updated=journal.default_updated,
             console=console,

@@ -134,7 +134,8 @@ def api_errors() -> Iterator[None]:
         yield
     except APIError as exc:
         details = "; ".join(
-            f"{'.'.join(str(part) for part in d.get('loc', []))}: {d.get('msg', '')}"
+            f"{d.get('field') or ''}{'' if d.get('index') is None else f' #{d["index"]}'}: "
+            f"{d.get('message', '')}"
             for d in exc.details[:5]
         )
         raise CliError(f"{exc}" + (f" ({details})" if details else "")) from None
@@ -152,7 +153,7 @@ def login_command(url: str, profile: str) -> None:
     role = key.split("_")[1] if key.count("_") >= 2 and key.startswith("idc_") else ""
     with api_errors(), Client(url, key, on_retry=_say_retry) as client:
         if role in (Role.HOLDER, Role.BUYER):
-            client.get_signing_key()
+            client.get_current_key_version()
         elif role in (Role.FINANCE, Role.ADMIN):
             client.get_usage()
         else:

@@ -33,7 +33,12 @@ from idcheck.cli.errors import CliError
 from idcheck.cli.files import FILE_PATH
 from idcheck.cli.files import atomic_text_file
 from idcheck.cli.keyfile import read_key_file
+from idcheck.cli.remote import remote_options
+from idcheck.cli.remote import resolve
+from idcheck.cli.signing import HmacSigner
+from idcheck.cli.signing import Signer
 from idcheck.cli.signing import SignJob
+from idcheck.cli.signing import current_signer
 from idcheck.cli.signing import sign_rows
 from signatures import FIELDS
 from signatures import KINDS
@@ -205,8 +210,7 @@ class SigningInput:
 
 def open_signing(
     input_path: Path,
-    key: bytes,
-    key_version: int,
+    signer: Signer,
     *,
     layout: Layout,
     console: Console,
@@ -240,8 +244,7 @@ def open_signing(
         soft_wrap=True,
     )
     job = SignJob(
-        key=key,
-        key_version=key_version,
+        signer=signer,
         default_country=default,
         default_updated=default_updated or today().isoformat(),
         columns=columns,
@@ -266,9 +269,10 @@ def progress_bar(console: Console) -> Progress:
 @click.argument("input_path", metavar="INPUT.csv", type=click.Path(path_type=Path))
 @click.option(
     "--key-file",
-    required=True,
     type=click.Path(path_type=Path),
-    help="The signing key: 64 hex characters, or the JSON of GET /v1/signing-key.",
+    help="Sign offline with this HMAC key: 64 hex characters, or the JSON of GET "
+    "/v1/signing-key. Without it, the server's current version is used: its key (HMAC), or "
+    "blind evaluation (blind mode, where no key is handed out).",
 )
 @click.option(
     "--key-version",
@@ -287,29 +291,33 @@ def progress_bar(console: Console) -> Progress:
     type=FILE_PATH,
     help="CSV of the rows skipped or rejected, and fields found invalid, with reasons.",
 )
+@remote_options
 def sign_command(
     input_path: Path,
-    key_file: Path,
+    key_file: Path | None,
     key_version: int | None,
     output: Path | None,
     layout: Layout,
     rejects: Path | None,
+    url: str | None,
+    api_key: str | None,
+    profile: str,
 ) -> None:
     """Sign a customer CSV file locally: only signatures come out, one record a line."""
-    signing_key = read_key_file(key_file)
-    version = key_version or signing_key.version or 1
     for target in (output, rejects):
         if target is not None and target.resolve() == input_path.resolve():
             raise CliError(f"{target}: would overwrite the input file")
+    signer: Signer
+    if key_file is not None:
+        signing_key = read_key_file(key_file)
+        signer = HmacSigner(signing_key.key, key_version or signing_key.version or 1)
+    elif key_version is not None:
+        raise CliError("--key-version goes with --key-file; the server says its current version")
+    else:
+        signer = current_signer(resolve(url, api_key, profile))
     console = Console(stderr=True)
     with ExitStack() as stack:
-        signing = open_signing(
-            input_path,
-            signing_key.key,
-            version,
-            layout=layout,
-            console=console,
-        )
+        signing = open_signing(input_path, signer, layout=layout, console=console)
         stack.callback(signing.source.close)
         out = stack.enter_context(atomic_text_file(output))
         rejects_file = stack.enter_context(

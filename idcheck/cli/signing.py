@@ -2,6 +2,11 @@
 
 Normalising is the costly part (phone and email parsing); rows go to worker processes in chunks,
 with a bounded number of chunks in flight, so memory stays flat whatever the file's size.
+
+A key version is HMAC (the key is here: :class:`HmacSigner`) or OPRF (blind mode: no key here;
+:class:`BlindSigner` blinds a chunk's messages, has the server evaluate them, one request per
+10,000, and unblinds them, in the worker, so that as many requests are in flight as there are
+workers, each retried by the SDK).
 """
 
 import hashlib
@@ -12,15 +17,24 @@ from collections import deque
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from dataclasses import field
 from itertools import islice
 from typing import Final
 
 from idcheck.cli.csv_input import Columns
+from idcheck.cli.remote import Remote
+from idcheck.cli.remote import api_errors
+from idcheck.client import Client
+from idcheck.client import sign_fields_blind
 from signatures import FIELDS
+from signatures import KINDS
 from signatures import InvalidValue
+from signatures import NormalizedRecord
+from signatures import Scheme
 from signatures import normalize_record
 from signatures import sign_fields
 from signatures.dates import parse_past_date
@@ -30,11 +44,67 @@ CHUNK_ROWS: Final = 500
 
 
 @dataclass(frozen=True)
+class HmacSigner:
+    """Spec v1: HMAC-SHA256-128 with the version's key."""
+
+    key: bytes = field(repr=False)
+    key_version: int
+
+    def sign(self, fields: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+        return [sign_fields(one, self.key) for one in fields]
+
+    def external_id(self, fields: Mapping[str, str], signatures: Mapping[str, str]) -> str:
+        return derive_external_id(fields, self.key)
+
+
+@dataclass(frozen=True)
+class BlindSigner:
+    """Blind mode: an OPRF version, evaluated by the server (each process has its own client)."""
+
+    remote: Remote = field(repr=False)
+    key_version: int
+
+    def sign(self, fields: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+        if self.remote not in _clients:
+            _clients[self.remote] = self.remote.client()
+        with api_errors():
+            return sign_fields_blind(_clients[self.remote], self.key_version, fields)
+
+    def external_id(self, fields: Mapping[str, str], signatures: Mapping[str, str]) -> str:
+        """A record id for files without one, from the record's signatures: with no key here,
+        they are what reveals nothing and stays the same across runs (of this version)."""
+        message = b"idcheck:v1:external_id:blind" + b"".join(
+            b"\x1f" + kind.encode("ascii") + b"=" + signatures[kind].encode("ascii")
+            for kind in KINDS
+            if kind in signatures
+        )
+        return "h" + hashlib.sha256(message).digest()[:16].hex()
+
+
+Signer = HmacSigner | BlindSigner
+_clients: dict[Remote, Client] = {}  # a blind signer's client, one per process
+
+
+def current_signer(remote: Remote) -> Signer:
+    """What to sign with now: the current version's key if it is HMAC, else the server (OPRF)."""
+    with api_errors(), remote.client() as client:
+        current = client.get_current_key_version()
+        if current.scheme is Scheme.OPRF:
+            return BlindSigner(remote, current.version)
+        answer = client.get_signing_key()
+    return HmacSigner(bytes.fromhex(answer.key), answer.version)
+
+
+def _close_clients() -> None:
+    while _clients:
+        _clients.popitem()[1].close()
+
+
+@dataclass(frozen=True)
 class SignJob:
     """What every row is signed with; sent once to each worker process."""
 
-    key: bytes
-    key_version: int
+    signer: Signer
     default_country: str
     default_updated: str  # YYYY-MM-DD, for files without an update column
     columns: Columns
@@ -67,35 +137,56 @@ def _reasons(reasons: Mapping[str, str]) -> str:
     return "; ".join(f"{name}: {why}" for name, why in reasons.items())
 
 
-def sign_row(job: SignJob, line: int, row: list[str]) -> Outcome:
+def sign_chunk(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> list[Outcome]:
+    """Outcomes of rows, signed together (blind mode: in one evaluation request per 10,000)."""
     columns = job.columns
-    record = {name: row[index] for name, index in columns.fields.items()}
-    normalized = normalize_record(record, default_country=job.default_country)
+    normalized = [
+        normalize_record(
+            {name: row[index] for name, index in columns.fields.items()},
+            default_country=job.default_country,
+        )
+        for _, row in rows
+    ]
+    signed = job.signer.sign([one.fields for one in normalized])
+    return [
+        _outcome(job, line, row, one, signatures)
+        for (line, row), one, signatures in zip(rows, normalized, signed, strict=True)
+    ]
+
+
+def _outcome(
+    job: SignJob,
+    line: int,
+    row: list[str],
+    normalized: NormalizedRecord,
+    signatures: dict[str, str],
+) -> Outcome:
     invalid = tuple(normalized.invalid)
     reason = _reasons(normalized.reasons)
-    signatures = sign_fields(normalized.fields, job.key)
     if not signatures:
         present = ", ".join(normalized.fields) or "none"
         why = reason or f"no kind can be signed (valid: {present})"
         return Outcome(line, "skipped", invalid=invalid, reason=why)
     try:
-        external_id = _external_id(job, row, normalized.fields)
+        external_id = _external_id(job, row, normalized.fields, signatures)
         updated_at = _updated_at(job, row)
     except InvalidValue as exc:
         return Outcome(line, "rejected", invalid=invalid, reason=str(exc))
     upload = {
         "external_id": external_id,
         "updated_at": updated_at,
-        "key_version": job.key_version,
+        "key_version": job.signer.key_version,
         "signatures": signatures,
     }
     text = json.dumps(upload, ensure_ascii=False, separators=(",", ":"))
     return Outcome(line, "signed", text, tuple(signatures), invalid, reason, external_id)
 
 
-def _external_id(job: SignJob, row: list[str], fields: Mapping[str, str]) -> str:
+def _external_id(
+    job: SignJob, row: list[str], fields: Mapping[str, str], signatures: Mapping[str, str]
+) -> str:
     if job.columns.external_id is None:
-        return derive_external_id(fields, job.key)
+        return job.signer.external_id(fields, signatures)
     value = row[job.columns.external_id].strip()
     if not value:
         raise InvalidValue("external id: empty")
@@ -123,14 +214,18 @@ def _start_worker(job: SignJob) -> None:
 
 def _sign_chunk(rows: tuple[tuple[int, list[str]], ...]) -> list[Outcome]:
     assert _worker_job is not None
-    return [sign_row(_worker_job, line, row) for line, row in rows]
+    return sign_chunk(_worker_job, rows)
 
 
 def sign_rows(job: SignJob, rows: Iterable[tuple[int, list[str]]], jobs: int) -> Iterator[Outcome]:
     """Outcomes in the rows' order; with ``jobs`` > 1, computed by that many processes."""
     if jobs <= 1:
-        for line, row in rows:
-            yield sign_row(job, line, row)
+        iterator = iter(rows)
+        try:
+            while chunk := tuple(islice(iterator, CHUNK_ROWS)):
+                yield from sign_chunk(job, chunk)
+        finally:
+            _close_clients()
         return
     context = multiprocessing.get_context("spawn")  # no fork under rich's progress thread
     with ProcessPoolExecutor(

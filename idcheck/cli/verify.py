@@ -1,9 +1,10 @@
 """`idcheck verify`: a buyer's prospect file in, the same file with verdicts out.
 
 Rows go in requests of 1,000 (the server's limit), several in flight, and come out in the file's
-order. With `--local-sign` the rows are normalised and signed here with the server's signing key
-and only signatures are sent (/v1/verify/signed); without it the server normalises them
-(/v1/verify). Both give the same verdicts for the same file.
+order. With `--local-sign` the rows are normalised and signed here, under every live key
+version (with its key for an HMAC version, blind through the server for an OPRF one), and only
+signatures are sent (/v1/verify/signed); without it the server normalises them (/v1/verify).
+Both give the same verdicts for the same file.
 """
 
 import asyncio
@@ -34,13 +35,18 @@ from idcheck.cli.sign import default_country_option
 from idcheck.cli.sign import map_option
 from idcheck.cli.sign import parse_mappings
 from idcheck.cli.sign import progress_bar
+from idcheck.client import AsyncClient
 from idcheck.client import IdcheckError
+from idcheck.client import async_sign_fields_blind
+from schemas.verify import MAX_OTHER_VERSIONS
 from schemas.verify import Check
 from schemas.verify import Result
 from schemas.verify import VerifyResponse
 from schemas.vocabulary import Verdict
 from signatures import FIELDS
 from signatures import KINDS
+from signatures import NormalizedRecord
+from signatures import Scheme
 from signatures import check_default_country
 from signatures import normalize_record
 from signatures import sign_fields
@@ -61,9 +67,65 @@ class Row:
 
 
 @dataclass(frozen=True)
-class LocalKey:
-    key: bytes
-    version: int
+class LocalSigning:
+    """What --local-sign signs with: every live key version, newest (current) first, so that
+    records not yet re-pushed under the current version still match. HMAC versions with their
+    keys, here; OPRF versions (blind mode) through the server's blind evaluation."""
+
+    versions: tuple[int, ...]
+    keys: dict[int, bytes]  # the HMAC versions' keys
+
+    @classmethod
+    async def of(cls, client: AsyncClient) -> "LocalSigning":
+        current = await client.get_current_key_version()
+        live = sorted((info.version for info in current.live), reverse=True)
+        if len(live) > 1 + MAX_OTHER_VERSIONS:
+            click.echo(
+                f"{len(live)} key versions are live: signing with the newest "
+                f"{1 + MAX_OTHER_VERSIONS} (an admin retires the old ones)",
+                err=True,
+            )
+            live = live[: 1 + MAX_OTHER_VERSIONS]
+        keys = {}
+        if any(info.scheme is Scheme.HMAC for info in current.live):
+            answer = await client.list_signing_keys()
+            keys = {key.version: bytes.fromhex(key.key) for key in answer.keys}
+        return cls(tuple(live), keys)
+
+    async def sign(
+        self, client: AsyncClient, rows: list[Row], default_country: str
+    ) -> tuple[list[dict[str, Any]], list[set[str]]]:
+        """The signed records to send, and each one's invalid fields, from one normalisation."""
+        normalized = await asyncio.to_thread(_normalize, rows, default_country)
+        fields = [one.fields for one in normalized]
+        signed: list[list[dict[str, str]]] = []
+        for version in self.versions:
+            if version in self.keys:
+                key = self.keys[version]
+                signed.append(await asyncio.to_thread(_sign_hmac, fields, key))
+            else:
+                signed.append(await async_sign_fields_blind(client, version, fields))
+        records = []
+        for index in range(len(rows)):
+            record: dict[str, Any] = {"key_version": self.versions[0]}
+            record["signatures"] = signed[0][index]
+            others = [
+                {"key_version": version, "signatures": signatures[index]}
+                for version, signatures in zip(self.versions[1:], signed[1:], strict=True)
+                if signatures[index]
+            ]
+            if others:
+                record["other_versions"] = others
+            records.append(record)
+        return records, [set(one.invalid) for one in normalized]
+
+
+def _normalize(rows: list[Row], default_country: str) -> list[NormalizedRecord]:
+    return [normalize_record(row.record, default_country=default_country) for row in rows]
+
+
+def _sign_hmac(fields: list[dict[str, str]], key: bytes) -> list[dict[str, str]]:
+    return [sign_fields(one, key) for one in fields]
 
 
 def read_rows(source: CsvFile, fields: dict[str, int]) -> Iterator[Row]:
@@ -76,19 +138,6 @@ def read_rows(source: CsvFile, fields: dict[str, int]) -> Iterator[Row]:
             elif value:
                 record[name] = value
         yield Row(cells, record, tuple(too_long))
-
-
-def _sign_locally(
-    rows: list[Row], local: LocalKey, default_country: str
-) -> tuple[list[dict[str, Any]], list[set[str]]]:
-    """The signed records to send, and each one's invalid fields, from one normalisation."""
-    signed, invalid = [], []
-    for row in rows:
-        normalized = normalize_record(row.record, default_country=default_country)
-        signatures = sign_fields(normalized.fields, local.key)
-        signed.append({"key_version": local.version, "signatures": signatures})
-        invalid.append(set(normalized.invalid))
-    return signed, invalid
 
 
 def result_cells(result: Result, extra_invalid: set[str]) -> list[str]:
@@ -131,17 +180,14 @@ async def _run(
     writer = csv.writer(out)
     writer.writerow([*header, *COLUMNS])
     async with remote.async_client(max_connections=concurrency) as client:
-        local = None
-        if local_sign:
-            answer = await client.get_signing_key()
-            local = LocalKey(bytes.fromhex(answer.key), answer.version)
+        local = await LocalSigning.of(client) if local_sign else None
 
         async def send(chunk: list[Row]) -> tuple[VerifyResponse, list[set[str]]]:
             if local is None:
                 records = [row.record for row in chunk]
                 response = await client.verify(records, purpose, default_country=default_country)
                 return response, [set() for _ in chunk]
-            signed, invalid = await asyncio.to_thread(_sign_locally, chunk, local, default_country)
+            signed, invalid = await local.sign(client, chunk, default_country)
             return await client.verify_signed(signed, purpose), invalid
 
         pending: deque[tuple[list[Row], asyncio.Task[Any]]] = deque()

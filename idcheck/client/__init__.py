@@ -8,6 +8,10 @@ client._exceptions for the tree.
 from idcheck.client._base import DEFAULT_URL
 from idcheck.client._base import Call
 from idcheck.client._base import RetryEvent
+from idcheck.client._blind import BlindBatch
+from idcheck.client._blind import async_sign_fields_blind
+from idcheck.client._blind import sign_fields_blind
+from idcheck.client._blind import sign_records_blind
 from idcheck.client._calls import ndjson
 from idcheck.client._client import AsyncClient
 from idcheck.client._client import Client
@@ -42,6 +46,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequest",
+    "BlindBatch",
     "Busy",
     "Call",
     "Client",
@@ -64,5 +69,8 @@ __all__ = [
     "TransportError",
     "UnsupportedMediaType",
     "UseBlindEvaluation",
+    "async_sign_fields_blind",
     "ndjson",
+    "sign_fields_blind",
+    "sign_records_blind",
 ]

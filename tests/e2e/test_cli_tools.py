@@ -329,7 +329,9 @@ def test_a_resume_on_a_later_day_keeps_the_runs_date(
     write_csv(source, iter(customers))
     env = _env(tmp_path, IDCHECK_URL=server.url, IDCHECK_API_KEY=key)
     monkeypatch.setenv("IDCHECK_STATE_DIR", env["IDCHECK_STATE_DIR"])
-    begun = Journal.open(source, dataset, 10, resume=False)  # as the interrupted push left it
+    begun = Journal.open(
+        source, dataset, 10, resume=False, key_version=1
+    )  # as the interrupted push left it
     begun.default_updated = "2026-11-01"
     begun.save()
     args = ["push", str(source), "--dataset", dataset, "--id-column", "Référence"]
