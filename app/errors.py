@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from matching import KeyRing
 from schemas import admin
 from schemas import datasets
+from schemas import service
 from schemas import verify
 from schemas.vocabulary import STATUS
 from schemas.vocabulary import ErrorCode
@@ -112,7 +113,7 @@ class RequestTimeout(IdcheckError, code=ErrorCode.REQUEST_TIMEOUT):
 
 _MODELS: Final = [
     model
-    for module in (admin, datasets, verify)
+    for module in (admin, datasets, service, verify)
     for model in vars(module).values()
     if isinstance(model, type) and issubclass(model, BaseModel)
 ]
@@ -130,12 +131,13 @@ _NAMES: Final = frozenset(
 
 
 def detail(loc: Sequence[int | str], message: str) -> dict[str, Any]:
-    """{"index", "field", "message"} from a location such as ("records", 3, "email")."""
+    """{"index", "field", "message"} from a location such as ("records", 3, "email") (index 3,
+    field email) or ("elements", 7) (index 7, field elements)."""
     parts = list(loc)
     index = None
-    if len(parts) >= 2 and parts[0] == "records" and isinstance(parts[1], int):
+    if len(parts) >= 2 and parts[0] in ("records", "elements") and isinstance(parts[1], int):
         index = parts[1]
-        parts = parts[2:]
+        parts = parts[2:] if parts[0] == "records" else [parts[0], *parts[2:]]
     shown = [str(part) for part in parts if isinstance(part, int) or part in _NAMES]
     return {"index": index, "field": ".".join(shown) or None, "message": message}
 

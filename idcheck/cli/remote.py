@@ -133,14 +133,17 @@ def api_errors() -> Iterator[None]:
     try:
         yield
     except APIError as exc:
-        details = "; ".join(
-            f"{d.get('field') or ''}{'' if d.get('index') is None else f' #{d["index"]}'}: "
-            f"{d.get('message', '')}"
-            for d in exc.details[:5]
-        )
+        details = "; ".join(_detail_text(d) for d in exc.details[:5])
         raise CliError(f"{exc}" + (f" ({details})" if details else "")) from None
     except IdcheckError as exc:
         raise CliError(f"cannot reach the server: {exc}") from None
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    """One error detail ({"index", "field", "message"}) as "#3 email: message"."""
+    where = [f"#{detail['index']}"] if detail.get("index") is not None else []
+    where += [str(detail["field"])] if detail.get("field") else []
+    return f"{' '.join(where) or 'request'}: {detail.get('message', '')}"
 
 
 @click.command("login")
