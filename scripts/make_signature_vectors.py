@@ -1,4 +1,5 @@
-"""Generate the signature test vectors of spec v1, once: docs/signature-vectors-v1.json.
+"""Generate the signature test vectors of spec v1, once: docs/signature-vectors-v1.json (HMAC)
+and docs/signature-vectors-oprf.json (blind mode, RFC 9497 ristretto255-SHA512).
 
     python -m scripts.make_signature_vectors          # rewrite the JSON file and the spec's table
     python -m scripts.make_signature_vectors --check  # exit 1 if either differs from the code
@@ -15,15 +16,24 @@ from typing import Any
 
 from signatures import KINDS
 from signatures import SPEC
+from signatures import Scheme
 from signatures import canonical_message
+from signatures import derive_oprf_secret
 from signatures import derive_signing_key
 from signatures import normalize_record
+from signatures import oprf
 from signatures import sign_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "docs" / "signature-vectors-v1.json"
+OPRF_VECTORS = ROOT / "docs" / "signature-vectors-oprf.json"
 SPEC_DOC = ROOT / "docs" / "signature-spec.md"
 START, END = "<!-- vectors:start -->", "<!-- vectors:end -->"
+OPRF_START, OPRF_END = "<!-- oprf-vectors:start -->", "<!-- oprf-vectors:end -->"
+OPRF_VERSION = 2
+#: The blind of every OPRF vector: RFC 9497 A.1.1's first one (a client draws a fresh random one).
+OPRF_BLIND = bytes.fromhex("64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706")
+OPRF_RECORDS = (0, 1, 6)  # Jean Dupont (every kind), Marie Curie, and a name in Hangul
 
 MASTER = bytes(range(32))  # 000102...1f: a published test secret, never a real one
 VERSION = 1
@@ -141,6 +151,67 @@ def build() -> dict[str, Any]:
     }
 
 
+def build_oprf() -> dict[str, Any]:
+    """The blind-mode steps of each kind of a few records: message, blind, blinded element,
+    evaluated element, output and signature."""
+    secret = derive_oprf_secret(MASTER, OPRF_VERSION)
+    cases = []
+    for index in OPRF_RECORDS:
+        normalized = normalize_record(RECORDS[index], default_country=DEFAULT_COUNTRY)
+        for kind in KINDS:
+            if not all(name in normalized.fields for name in KINDS[kind]):
+                continue
+            message = canonical_message(kind, normalized.fields)
+            blinded = oprf.blind(message, OPRF_BLIND)
+            evaluated = oprf.blind_evaluate(secret, blinded.element)
+            output = oprf.finalize(message, blinded.blind, evaluated)
+            assert output == oprf.evaluate(secret, message)
+            cases.append(
+                {
+                    "record": index + 1,
+                    "kind": kind,
+                    "message_hex": message.hex(),
+                    "message": _describe(message),
+                    "blind": blinded.blind.hex(),
+                    "blinded_element": blinded.element.hex(),
+                    "evaluated_element": evaluated.hex(),
+                    "output": output.hex(),
+                    "signature": output[:16].hex(),
+                }
+            )
+    return {
+        "spec": SPEC,
+        "scheme": str(Scheme.OPRF),
+        "rfc9497": {"mode": oprf.MODE, "suite": oprf.SUITE, "context": oprf.CONTEXT.hex()},
+        "master_secret": MASTER.hex(),
+        "key_version": OPRF_VERSION,
+        "seed_info": f"idcheck oprf seed v{OPRF_VERSION}",
+        "derive_key_pair_info": f"idcheck oprf v{OPRF_VERSION}",
+        "private_key": secret.hex(),
+        "cases": cases,
+    }
+
+
+def render_oprf_table(vectors: dict[str, Any]) -> str:
+    lines = [
+        OPRF_START,
+        f"Master secret: `{vectors['master_secret']}`  ",
+        f"Private key v{vectors['key_version']} (the server's, never handed out): "
+        f"`{vectors['private_key']}`  ",
+        f"Blind (every case): `{vectors['cases'][0]['blind']}`",
+        "",
+        "| # | kind | blinded element | evaluated element | signature |",
+        "|---|---|---|---|---|",
+    ]
+    for case in vectors["cases"]:
+        lines.append(
+            f"| {case['record']} | `{case['kind']}` | `{case['blinded_element']}` | "
+            f"`{case['evaluated_element']}` | `{case['signature']}` |"
+        )
+    lines.append(OPRF_END)
+    return "\n".join(lines)
+
+
 def render_json(vectors: dict[str, Any]) -> str:
     return json.dumps(vectors, ensure_ascii=False, indent=1) + "\n"
 
@@ -165,9 +236,9 @@ def render_table(vectors: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def with_table(document: str, table: str) -> str:
-    head, rest = document.split(START, 1)
-    _, tail = rest.split(END, 1)
+def with_table(document: str, table: str, start: str = START, end: str = END) -> str:
+    head, rest = document.split(start, 1)
+    _, tail = rest.split(end, 1)
     return head + table + tail
 
 
@@ -175,11 +246,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args()
-    vectors = build()
+    vectors, blind = build(), build_oprf()
     document = SPEC_DOC.read_text(encoding="utf-8")
+    document = with_table(document, render_table(vectors))
+    document = with_table(document, render_oprf_table(blind), OPRF_START, OPRF_END)
     expected = {
         VECTORS: render_json(vectors),
-        SPEC_DOC: with_table(document, render_table(vectors)),
+        OPRF_VECTORS: render_json(blind),
+        SPEC_DOC: document,
     }
     stale = [
         path

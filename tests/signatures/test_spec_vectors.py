@@ -1,4 +1,5 @@
-"""The checked-in vectors (docs/signature-vectors-v1.json, the spec's table) hold for the code."""
+"""The checked-in vectors (docs/signature-vectors-v1.json and -oprf.json, the spec's tables) hold
+for the code."""
 
 import hashlib
 import hmac
@@ -7,8 +8,14 @@ import json
 import pytest
 
 from scripts import make_signature_vectors as vectors
+from signatures import KINDS
+from signatures import blind_fields
+from signatures import derive_oprf_secret
 from signatures import derive_signing_key
+from signatures import finish_fields
 from signatures import normalize_record
+from signatures import oprf
+from signatures import oprf_sign_fields
 from signatures import sign_record
 
 
@@ -46,3 +53,42 @@ def test_a_third_party_can_rebuild_the_signature_from_the_message(case: int) -> 
         message = shown.replace("␟", "\x1f").encode("utf-8")
         digest = hmac.new(key, message, hashlib.sha256).digest()[:16].hex()
         assert digest == record["signatures"][kind]
+
+
+def test_the_checked_in_oprf_vectors_are_what_the_code_gives() -> None:
+    expected = vectors.render_json(vectors.build_oprf())
+    assert vectors.OPRF_VECTORS.read_text(encoding="utf-8") == expected
+    document = vectors.SPEC_DOC.read_text(encoding="utf-8")
+    assert vectors.render_oprf_table(vectors.build_oprf()) in document
+
+
+def test_oprf_vectors_from_the_file() -> None:
+    """Each step of blind mode, from the published values: key derivation, Blind, BlindEvaluate,
+    Finalize, the signature; and the canonical message is spec v1's."""
+    data = json.loads(vectors.OPRF_VECTORS.read_text(encoding="utf-8"))
+    secret = derive_oprf_secret(bytes.fromhex(data["master_secret"]), data["key_version"])
+    assert secret.hex() == data["private_key"]
+    assert data["scheme"] == "oprf-ristretto255-sha512"
+    assert {case["kind"] for case in data["cases"]} == set(KINDS)
+    for case in data["cases"]:
+        message = bytes.fromhex(case["message_hex"])
+        assert case["message"].replace("␟", "\x1f").encode("utf-8") == message
+        blinded = oprf.blind(message, bytes.fromhex(case["blind"]))
+        assert blinded.element.hex() == case["blinded_element"]
+        evaluated = oprf.blind_evaluate(secret, blinded.element)
+        assert evaluated.hex() == case["evaluated_element"]
+        output = oprf.finalize(message, blinded.blind, evaluated)
+        assert output.hex() == case["output"]
+        assert output[:16].hex() == case["signature"]
+        assert oprf.evaluate(secret, message) == output
+
+
+def test_blind_and_direct_signatures_agree_on_the_spec_records() -> None:
+    """What a client gets blind is what the server computes directly (raw verify)."""
+    data = json.loads(vectors.VECTORS.read_text(encoding="utf-8"))
+    secret = derive_oprf_secret(bytes.fromhex(data["master_secret"]), 2)
+    for case in data["records"]:
+        fields = case["normalized"]
+        blinded = blind_fields(fields)
+        evaluated = [oprf.blind_evaluate(secret, item.element) for _, item in blinded]
+        assert finish_fields(fields, blinded, evaluated) == oprf_sign_fields(fields, secret)
