@@ -238,7 +238,8 @@ def verify(
 def verify_signed(
     records: Records, purpose: str, idempotency_key: str | None = None
 ) -> Call[VerifyResponse]:
-    """Signed records ({"ref"?, "key_version", "signatures"}): nothing raw leaves the caller."""
+    """Signed records ({"ref"?, "key_version", "signatures", "other_versions"?}): nothing raw
+    leaves the caller."""
     body = {"purpose": purpose, "records": [dict(r) for r in records]}
     return _write("/v1/verify/signed", _model(VerifyResponse), idempotency_key, body=body)
 

@@ -4,7 +4,6 @@ verifies, and every answer equals the ground truth computed here from the signat
 import json
 import random
 import socket
-import unicodedata
 from datetime import date
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from signatures import KINDS
 from signatures import PAIR_KINDS
 from signatures import sign_record
 from tests.helpers.databases import Database
+from tests.helpers.prospects import buyer_file
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
@@ -58,47 +58,6 @@ def _sign_file(
                 }
             )
     return records
-
-
-def _strip_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-
-
-def _phone_variant(phone: str) -> str:
-    digits = "".join(c for c in phone if c.isdigit())
-    national = "0" + digits[-9:] if len(digits) >= 9 else phone
-    return f"+33 {national[1]} {national[2:4]} {national[4:6]} {national[6:8]} {national[8:]}"
-
-
-def _buyer_file(known: list[dict[str, str]], rng: random.Random) -> list[dict[str, str]]:
-    """Exact copies, other surnames, unknown people, invalid fields, other case, accents and
-    phone formats, in a shuffled order."""
-    strangers = list(people(200, seed=99))
-    variants = []
-    for index in range(1000):
-        person = dict(rng.choice(known))
-        person.pop("external_id")
-        kind = index % 7
-        if kind == 1:
-            person["last_name"] = "Autrenom"
-        elif kind == 2:
-            person = {k: v for k, v in strangers[index % 200].items() if k != "external_id"}
-        elif kind == 3:
-            person.update(email="pas-un-email", phone="12 34", birth_date="31/02/1990")
-        elif kind == 4:
-            person.update(
-                email=person["email"].upper(),
-                last_name=person["last_name"].upper(),
-                first_name=person["first_name"].lower(),
-            )
-        elif kind == 5:
-            person["last_name"] = _strip_accents(person["last_name"])
-            person["first_name"] = _strip_accents(person["first_name"]).upper()
-        elif kind == 6 and person["phone"]:
-            person["phone"] = _phone_variant(person["phone"])
-        person["ref"] = f"row-{index}"
-        variants.append(person)
-    return variants
 
 
 def _ground_truth(
@@ -158,7 +117,7 @@ def test_holders_upload_a_buyer_verifies_and_every_answer_is_the_truth(server: S
         file_b = _sign_file(shared, key, version, rng)
         _upload(client, holder_b, file_b, ndjson=False)
 
-        buyer_rows = _buyer_file(rows[:300] + rows[5000:5300], rng)
+        buyer_rows = buyer_file(rows[:300] + rows[5000:5300], rng)
         answer = client.post(
             "/v1/verify",
             json={"purpose": "prospect hygiene", "records": buyer_rows},
