@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sign soak vectors openapi
+.PHONY: run test lint bench bench-sign bench-blind soak vectors openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-sign: $(STAMP)
 	$(BIN)/python -m bench sign --rows 1000000
+
+bench-blind: $(STAMP)
+	$(BIN)/python -m bench blind --rows 1000000
 
 soak: $(STAMP)
 	$(BIN)/python -m bench soak --seconds 120

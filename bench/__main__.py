@@ -2,6 +2,7 @@
 
 python -m bench --scale small [--workers 2]   # the service on PostgreSQL (bench/service.py)
 python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
+python -m bench blind [--rows N]              # blind mode: evaluation, push (bench/blind.py)
 python -m bench soak [--seconds 120]          # hostile clients beside good ones (bench/soak.py)
 """
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import soak
+from bench.blind import bench_blind
 from bench.service import run
 from bench.sign import bench_sign
 
@@ -58,12 +60,18 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command")
     sign = commands.add_parser("sign", help="idcheck sign on a generated French customer file")
     sign.add_argument("--rows", type=int, default=1_000_000)
+    blind = commands.add_parser("blind", help="blind mode: evaluation rate, push beside HMAC")
+    blind.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.command == "sign":
         report = bench_sign(args.rows, args.workdir)
         title = f"idcheck sign, {args.rows:,} rows"
         (args.workdir / "sign.json").write_text(json.dumps(report, indent=2) + "\n")
+    elif args.command == "blind":
+        report = bench_blind(args.rows, args.postgres_url, args.workdir)
+        title = f"blind mode, push of {args.rows:,} rows"
+        (args.workdir / "blind.json").write_text(json.dumps(report, indent=2) + "\n")
     else:  # run() writes its report itself, after each phase
         out = args.workdir / f"{args.scale}.json"
         report = run(args.scale, args.workers, args.postgres_url, args.workdir, out)

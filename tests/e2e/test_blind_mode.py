@@ -24,7 +24,6 @@ from idcheck.client import Client
 from idcheck.client import UseBlindEvaluation
 from signatures import FIELDS
 from signatures import KINDS
-from signatures import PAIR_KINDS
 from signatures import canonical_message
 from signatures import derive_oprf_secret
 from signatures import normalize_record
@@ -36,6 +35,7 @@ from tests.e2e.test_cli_tools import _summary
 from tests.helpers.databases import MASTER_KEY
 from tests.helpers.databases import Database
 from tests.helpers.prospects import buyer_file
+from tests.helpers.prospects import expected_verdict
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
@@ -92,17 +92,7 @@ def _truth(rows: list[dict[str, str]], holdings: list[list[dict[str, str]]]) -> 
             for kind, needed in KINDS.items()
             if all(name in fields for name in needed)
         }
-        matched = {kind for kind, match in checks.items() if match}
-        verdict = (
-            "invalid"
-            if not checks
-            else "verified"
-            if matched & PAIR_KINDS
-            else "partial"
-            if matched
-            else "unverified"
-        )
-        expected.append((verdict, checks))
+        expected.append((expected_verdict(checks), checks))
     return expected
 
 

@@ -14,10 +14,10 @@ import httpx
 
 from app.cli.people import people
 from signatures import KINDS
-from signatures import PAIR_KINDS
 from signatures import sign_record
 from tests.helpers.databases import Database
 from tests.helpers.prospects import buyer_file
+from tests.helpers.prospects import expected_verdict
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
@@ -82,16 +82,7 @@ def _ground_truth(
                     "sources": len(holders),
                     "last_seen": max(holders.values()) if holders else None,
                 }
-        matched = {kind for kind, check in checks.items() if check["match"]}
-        verdict = (
-            "invalid"
-            if not checks
-            else "verified"
-            if matched & PAIR_KINDS
-            else "partial"
-            if matched
-            else "unverified"
-        )
+        verdict = expected_verdict({kind: bool(check["match"]) for kind, check in checks.items()})
         expected.append(
             {"ref": row["ref"], "checks": checks, "invalid": signed.invalid, "verdict": verdict}
         )

@@ -2,8 +2,21 @@
 
 import random
 import unicodedata
+from collections.abc import Mapping
 
 from app.cli.people import people
+from signatures import PAIR_KINDS
+
+
+def expected_verdict(checks: Mapping[str, bool]) -> str:
+    """The verdict rule of docs/api.md, from each signable kind's match, written out apart from
+    the server's code: no kind, invalid; a pair kind matched, verified; a contact kind, partial."""
+    matched = {kind for kind, match in checks.items() if match}
+    if not checks:
+        return "invalid"
+    if matched & PAIR_KINDS:
+        return "verified"
+    return "partial" if matched else "unverified"
 
 
 def _strip_accents(text: str) -> str:

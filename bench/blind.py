@@ -1,0 +1,175 @@
+"""Blind mode beside its raw limits, in one run: the server's evaluation rate per core beside
+libsodium's bare scalar multiplication (rbcl) on one core, and `idcheck push` of a generated file
+in blind mode beside the same push in HMAC mode.
+
+    python -m bench blind [--rows 1000000]
+
+The evaluation phase runs the real server with one worker (one core) and sends it requests of
+10,000 blinded elements, one at a time, from this process (the other core): what it measures is
+the route whole (body, checks, evaluation, quota, answer). The push phase runs the real server with
+two workers and `idcheck push` as a user runs it, each push into its own dataset, the HMAC one
+first, then the OPRF version made current and the same file pushed blind.
+"""
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import rbcl
+
+from app.cli.people import HEADER
+from app.cli.people import people
+from app.cli.people import write_csv
+from bench.service import _admin
+from bench.service import _org
+from bench.service import _settle
+from bench.service import server
+from signatures import derive_oprf_secret
+from signatures import oprf
+
+ELEMENTS = 10_000
+REQUESTS = 30
+IDCHECK = str(Path(sys.executable).with_name("idcheck"))
+#: The benchmark counts evaluations, it does not ration them.
+SETTINGS = {"IDCHECK_EVALUATION_ALLOWANCE": str(10**12)}
+
+
+def bare_scalar_multiplications_per_second(count: int = 20_000) -> float:
+    """libsodium's ristretto255 scalar multiplication alone, on one core: the floor."""
+    secret = derive_oprf_secret(bytes(32), 1)
+    elements = [oprf.blind(os.urandom(16)).element for _ in range(1000)]
+    started = time.perf_counter()
+    for index in range(count):
+        rbcl.crypto_scalarmult_ristretto255(secret, elements[index % 1000])
+    return count / (time.perf_counter() - started)
+
+
+def _rotate_to_oprf(client: httpx.Client, admin: str) -> int:
+    rotated = client.post(
+        "/v1/admin/key-versions",
+        json={"scheme": "oprf-ristretto255-sha512"},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    rotated.raise_for_status()
+    return int(rotated.json()["version"])
+
+
+def evaluation_rate(dsn: str, master: str, workdir: Path) -> dict[str, Any]:
+    with (
+        server(dsn, master, 1, workdir, SETTINGS) as (base, admin, _),
+        httpx.Client(base_url=base, timeout=600) as client,
+    ):
+        version = _rotate_to_oprf(client, admin)
+        holder = _org(client, admin, "holder")
+        elements = [oprf.blind(os.urandom(16)).element.hex() for _ in range(ELEMENTS)]
+        body = {"key_version": version, "elements": elements}
+        headers = {"Authorization": f"Bearer {holder}"}
+        client.post("/v1/oprf/evaluate", json=body, headers=headers).raise_for_status()  # warm
+        started = time.perf_counter()
+        for _ in range(REQUESTS):
+            client.post("/v1/oprf/evaluate", json=body, headers=headers).raise_for_status()
+        seconds = time.perf_counter() - started
+    return {
+        "requests": REQUESTS,
+        "elements_per_request": ELEMENTS,
+        "seconds": seconds,
+        "elements_per_second_one_worker": REQUESTS * ELEMENTS / seconds,
+    }
+
+
+def _push(base: str, key: str, source: Path, workdir: Path, name: str) -> dict[str, Any]:
+    with httpx.Client(base_url=base, timeout=600) as client:
+        dataset = client.post(
+            "/v1/datasets",
+            json={"name": name, "legal_basis": "contract"},
+            headers={"Authorization": f"Bearer {key}"},
+        ).json()["id"]
+    env = {
+        **os.environ,
+        "IDCHECK_URL": base,
+        "IDCHECK_API_KEY": key,
+        "IDCHECK_STATE_DIR": str(workdir / "state"),
+        "IDCHECK_CONFIG_DIR": str(workdir / "config"),
+    }
+    args = [IDCHECK, "push", str(source), "--dataset", dataset, "--id-column"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*args, HEADER["external_id"]], env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"idcheck push failed:\n{done.stderr}")
+    with httpx.Client(base_url=base, timeout=600) as client:
+        detail = client.get(
+            f"/v1/datasets/{dataset}", headers={"Authorization": f"Bearer {key}"}
+        ).json()
+        usage = client.get("/v1/usage/me", headers={"Authorization": f"Bearer {key}"}).json()
+    return {
+        "seconds": seconds,
+        "records": detail["records"],
+        "signatures": detail["signatures"],
+        "evaluations": usage["rows"][0]["evaluations"],
+    }
+
+
+def push_times(dsn: str, master: str, rows: int, workdir: Path) -> dict[str, Any]:
+    source = workdir / f"customers-{rows}.csv"
+    if not source.exists():
+        write_csv(source, people(rows, seed=42))
+    with (
+        server(dsn, master, 2, workdir, SETTINGS) as (base, admin, _),
+        httpx.Client(base_url=base, timeout=600) as client,
+    ):
+        hmac_holder = _org(client, admin, "holder")
+        _settle(dsn)
+        hmac = _push(base, hmac_holder, source, workdir, "hmac")
+        _rotate_to_oprf(client, admin)
+        blind_holder = client.post(
+            "/v1/admin/orgs",
+            json={"name": "bench-blind-holder", "role": "holder"},
+            headers={"Authorization": f"Bearer {admin}"},
+        ).json()["id"]
+        blind_key = client.post(
+            f"/v1/admin/orgs/{blind_holder}/keys",
+            json={},
+            headers={"Authorization": f"Bearer {admin}"},
+        ).json()["key"]
+        _settle(dsn)
+        blind = _push(base, blind_key, source, workdir, "blind")
+    return {
+        "rows": rows,
+        "hmac": hmac,
+        "blind": blind,
+        "blind_vs_hmac_time": blind["seconds"] / hmac["seconds"],
+    }
+
+
+def bench_blind(rows: int, postgres_url: str, workdir: Path) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
+    report: dict[str, Any] = {"cpu_count": os.cpu_count()}
+    for phase in ("evaluate", "push"):
+        name = f"idcheck_bench_{secrets.token_hex(4)}"
+        dsn = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+        asyncio.run(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
+        master = secrets.token_hex(32)
+        try:
+            if phase == "evaluate":
+                bare = bare_scalar_multiplications_per_second()
+                served = evaluation_rate(dsn, master, workdir)
+                report["evaluation"] = {
+                    **served,
+                    "bare_scalar_multiplications_per_second_one_core": bare,
+                    "ratio": served["elements_per_second_one_worker"] / bare,
+                }
+            else:
+                report["push"] = push_times(dsn, master, rows, workdir)
+        finally:
+            asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return report
