@@ -1,10 +1,14 @@
 """Annotated dependency aliases that routes declare, and the resources they load and authorise
 once (a holder's dataset, one of its snapshots)."""
 
+import time
+from collections.abc import Iterable
 from typing import Annotated
+from typing import Final
 from uuid import UUID
 
 from fastapi import Depends
+from fastapi import FastAPI
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +17,7 @@ from app.metrics import Metrics
 from app.models import Dataset
 from app.models import Snapshot
 from app.services.datasets import owned_dataset
+from app.services.key_versions import load_keyring
 from app.services.snapshots import owned_snapshot
 from app.session import RequestTransaction
 from app.session import session_of
@@ -29,6 +34,33 @@ def _settings(request: Request) -> Settings:
 def _keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.keyring
     return keyring
+
+
+#: Seconds between two readings of the key ring prompted by requests (see keyring_knowing).
+REREAD_AFTER: Final = 1.0
+
+
+async def reload_keyring(app: FastAPI) -> KeyRing:
+    """Read the live key versions again (a rotation or a retirement, here or elsewhere)."""
+    keyring = await load_keyring(app.state.engine, app.state.settings.master_secret)
+    app.state.keyring, app.state.keyring_read_at = keyring, time.monotonic()
+    return keyring
+
+
+async def keyring_knowing(request: Request, versions: Iterable[int] | None) -> KeyRing:
+    """The key ring, read again first when it lacks one of ``versions`` (or, with None, when the
+    versions are not known yet, as for a streamed upload) and was read over a second ago.
+
+    Every worker reads the key ring every 30 s; a version made current by another worker or by
+    the command line within those 30 s is thus known here as soon as a client names it, so a
+    client that learnt of the version from one worker is not refused by another."""
+    state = request.app.state
+    keyring: KeyRing = state.keyring
+    if versions is not None and all(keyring.knows(version) for version in versions):
+        return keyring
+    if time.monotonic() - getattr(state, "keyring_read_at", 0.0) < REREAD_AFTER:
+        return keyring
+    return await reload_keyring(request.app)
 
 
 def _metrics(request: Request) -> Metrics:

@@ -18,6 +18,7 @@ from app.db import allow_long_statements
 from app.db import create_engine
 from app.db import create_sessionmaker
 from app.db import write_turn
+from app.deps import reload_keyring
 from app.idempotency import BodyDigest
 from app.idempotency import forget_expired_answers
 from app.metrics import Metrics
@@ -31,7 +32,6 @@ from app.routes import keys
 from app.routes import service
 from app.routes import usage
 from app.routes import verify
-from app.services.key_versions import load_keyring
 from app.services.privacy import purge
 from app.settings import Settings
 from app.store import StoreHealth
@@ -57,7 +57,7 @@ async def _housekeeping(app: FastAPI, settings: Settings) -> None:
         await asyncio.sleep(30)
         rounds += 1
         try:
-            app.state.keyring = await load_keyring(app.state.engine, settings.master_secret)
+            await reload_keyring(app)
             async with _writer(app) as session:
                 await allow_long_statements(session, settings)  # ANALYZE of a large table
                 if analysed := await refresh_statistics(session):
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         try:
             app.state.engine = engine
-            app.state.keyring = await load_keyring(engine, settings.master_secret)
+            await reload_keyring(app)
             app.state.sessionmaker = create_sessionmaker(engine)
             app.state.read_sessionmaker = create_sessionmaker(engine, writes=False)
             # SQLite has one writer: this worker's writers queue for it here, in order.

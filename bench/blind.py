@@ -50,14 +50,27 @@ def bare_scalar_multiplications_per_second(count: int = 20_000) -> float:
     return count / (time.perf_counter() - started)
 
 
-def _rotate_to_oprf(client: httpx.Client, admin: str) -> int:
+def _rotate_to_oprf(client: httpx.Client, admin: str, holder: str) -> int:
+    """Make an OPRF version current, and wait until every worker says so (each reads the key
+    ring every 30 s; the push must not start on one that still says HMAC)."""
     rotated = client.post(
         "/v1/admin/key-versions",
         json={"scheme": "oprf-ristretto255-sha512"},
         headers={"Authorization": f"Bearer {admin}"},
     )
     rotated.raise_for_status()
-    return int(rotated.json()["version"])
+    version = int(rotated.json()["version"])
+    deadline, agreeing = time.monotonic() + 60, 0
+    while agreeing < 20:
+        if time.monotonic() > deadline:
+            raise SystemExit("the workers did not all take the OPRF version within 60 s")
+        with httpx.Client(base_url=str(client.base_url)) as fresh:  # a new connection each time
+            current = fresh.get(
+                "/v1/key-versions/current", headers={"Authorization": f"Bearer {holder}"}
+            ).json()
+        agreeing = agreeing + 1 if current["version"] == version else 0
+        time.sleep(0.05 if agreeing else 1)
+    return version
 
 
 def evaluation_rate(dsn: str, master: str, workdir: Path) -> dict[str, Any]:
@@ -65,8 +78,8 @@ def evaluation_rate(dsn: str, master: str, workdir: Path) -> dict[str, Any]:
         server(dsn, master, 1, workdir, SETTINGS) as (base, admin, _),
         httpx.Client(base_url=base, timeout=600) as client,
     ):
-        version = _rotate_to_oprf(client, admin)
         holder = _org(client, admin, "holder")
+        version = _rotate_to_oprf(client, admin, holder)
         elements = [oprf.blind(os.urandom(16)).element.hex() for _ in range(ELEMENTS)]
         body = {"key_version": version, "elements": elements}
         headers = {"Authorization": f"Bearer {holder}"}
@@ -129,7 +142,6 @@ def push_times(dsn: str, master: str, rows: int, workdir: Path) -> dict[str, Any
         hmac_holder = _org(client, admin, "holder")
         _settle(dsn)
         hmac = _push(base, hmac_holder, source, workdir, "hmac")
-        _rotate_to_oprf(client, admin)
         blind_holder = client.post(
             "/v1/admin/orgs",
             json={"name": "bench-blind-holder", "role": "holder"},
@@ -140,6 +152,7 @@ def push_times(dsn: str, master: str, rows: int, workdir: Path) -> dict[str, Any
             json={},
             headers={"Authorization": f"Bearer {admin}"},
         ).json()["key"]
+        _rotate_to_oprf(client, admin, blind_key)
         _settle(dsn)
         blind = _push(base, blind_key, source, workdir, "blind")
     return {

@@ -4,7 +4,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from fastapi import FastAPI
 from fastapi import Path
 from fastapi import Query
 from fastapi import Request
@@ -17,6 +16,7 @@ from app.auth import AdminPrincipal
 from app.deps import KeyRingDep
 from app.deps import SessionDep
 from app.deps import SettingsDep
+from app.deps import reload_keyring
 from app.errors import Conflict
 from app.routes import AUTHENTICATED
 from app.services import admin as service
@@ -133,12 +133,6 @@ async def list_key_versions(_: AdminPrincipal, session: SessionDep) -> KeyVersio
     return KeyVersionList.model_validate({"versions": await key_versions.report(session)})
 
 
-async def _reload_keyring(app: FastAPI) -> None:
-    app.state.keyring = await key_versions.load_keyring(
-        app.state.engine, app.state.settings.master_secret
-    )
-
-
 @router.post(
     "/key-versions",
     operation_id="rotate_signing_key",
@@ -155,7 +149,7 @@ async def rotate_signing_key(
     return JSONResponse(
         KeyVersionCreated(version=version.version, scheme=scheme).model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
-        background=BackgroundTask(_reload_keyring, request.app),
+        background=BackgroundTask(reload_keyring, request.app),
     )
 
 
@@ -174,7 +168,7 @@ async def retire_key_version(
     await key_versions.retire(session, admin, version)
     return Response(
         status_code=status.HTTP_204_NO_CONTENT,
-        background=BackgroundTask(_reload_keyring, request.app),
+        background=BackgroundTask(reload_keyring, request.app),
     )
 
 

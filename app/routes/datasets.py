@@ -22,6 +22,7 @@ from app.deps import OwnedSnapshot
 from app.deps import SessionDep
 from app.deps import SettingsDep
 from app.deps import TransactionDep
+from app.deps import keyring_knowing
 from app.errors import InvalidInput
 from app.errors import PayloadTooLarge
 from app.errors import UnsupportedMediaType
@@ -133,7 +134,6 @@ class Uploader:
     request: Request
     holder: HolderPrincipal
     transaction: TransactionDep
-    keyring: KeyRingDep
     settings: SettingsDep
     metrics: MetricsDep
 
@@ -143,8 +143,9 @@ class Uploader:
         async with self.request.app.state.read_sessionmaker() as reader:
             dataset = await self._destination(reader, dataset_id, snapshot_id, lock=False)
         records = await self._records()
+        keyring = await keyring_knowing(self.request, None)  # versions are read as it streams
         spool = await spool_records(
-            self.keyring, dataset, records, max_records=self.settings.max_batch_records
+            keyring, dataset, records, max_records=self.settings.max_batch_records
         )
         try:
             session = await self.transaction.session()
@@ -277,13 +278,14 @@ optouts_router = APIRouter(
     "/v1/optouts", operation_id="holder_opt_out", status_code=status.HTTP_204_NO_CONTENT
 )
 async def forward_optouts(
-    body: SignedOptOuts, holder: HolderPrincipal, session: SessionDep, keyring: KeyRingDep
+    request: Request, body: SignedOptOuts, holder: HolderPrincipal, session: SessionDep
 ) -> Response:
     """Objections a holder received, as signatures computed locally: they reach every holder."""
     records = [
         (record.key_version, record.signatures.model_dump(exclude_none=True))
         for record in body.records
     ]
+    keyring = await keyring_knowing(request, {version for version, _ in records})
     await opt_out_signed(session, holder, keyring, records)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

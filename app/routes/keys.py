@@ -4,6 +4,7 @@ from datetime import UTC
 from datetime import datetime
 
 from fastapi import APIRouter
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import ClientPrincipal
@@ -11,6 +12,7 @@ from app.deps import KeyRingDep
 from app.deps import MetricsDep
 from app.deps import SettingsDep
 from app.deps import TransactionDep
+from app.deps import keyring_knowing
 from app.errors import Conflict
 from app.errors import InvalidInput
 from app.errors import detail
@@ -75,9 +77,9 @@ async def current_key_version(_: ClientPrincipal, keyring: KeyRingDep) -> Curren
 
 @router.post("/oprf/evaluate", operation_id="oprf_evaluate")
 async def oprf_evaluate(
+    request: Request,
     body: EvaluateRequest,
     client: ClientPrincipal,
-    keyring: KeyRingDep,
     transaction: TransactionDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -86,6 +88,7 @@ async def oprf_evaluate(
     one evaluated element per blinded element, in order. Nothing of them is stored or logged;
     they are counted against the organisation's monthly evaluation quota."""
     version = body.key_version
+    keyring = await keyring_knowing(request, [version])
     if not keyring.knows(version) or keyring.scheme(version) is not Scheme.OPRF:
         raise InvalidInput(
             "key_version is not a live OPRF version: see GET /v1/key-versions/current",

@@ -7,6 +7,7 @@ from typing import cast
 
 from fastapi import APIRouter
 from fastapi import Depends
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import BuyerPrincipal
@@ -14,6 +15,7 @@ from app.deps import KeyRingDep
 from app.deps import MetricsDep
 from app.deps import SettingsDep
 from app.deps import TransactionDep
+from app.deps import keyring_knowing
 from app.errors import InvalidInput
 from app.errors import detail
 from app.errors import unknown_versions
@@ -44,9 +46,10 @@ _RECORD_FIELDS = {"ref", "city"}
 
 @dataclass
 class Verifier:
-    """What both verify routes need, declared once: the buyer, the request's transaction, the
-    keys, the limits and the metrics."""
+    """What both verify routes need, declared once: the request, the buyer, the request's
+    transaction, the keys, the limits and the metrics."""
 
+    request: Request
     buyer: BuyerPrincipal
     transaction: TransactionDep
     keyring: KeyRingDep
@@ -122,8 +125,9 @@ async def verify_raw(body: VerifyRequest, verifier: VerifierDep) -> VerifyRespon
 async def verify_signed(body: SignedVerifyRequest, verifier: VerifierDep) -> VerifyResponse:
     """Check records signed locally with the signing key: only signatures cross the wire."""
     verifier.check_count(len(body.records))
-    keyring = verifier.keyring
     signed = [record.versions() for record in body.records]
+    versions = {version for record in signed for version, _ in record}
+    keyring = await keyring_knowing(verifier.request, versions)
     unknown = unknown_versions(keyring, signed)
     if unknown:
         raise InvalidInput("unknown key versions", details=unknown[:100])

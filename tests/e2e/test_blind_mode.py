@@ -5,8 +5,10 @@ nothing but blinded elements and signatures leaves the holder's or the buyer's m
 
 import csv
 import json
+import os
 import random
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,6 +34,7 @@ from tests.e2e.proxy import FaultyProxy
 from tests.e2e.test_cli_tools import _env
 from tests.e2e.test_cli_tools import _idcheck
 from tests.e2e.test_cli_tools import _summary
+from tests.helpers.commands import IDCHECK
 from tests.helpers.databases import MASTER_KEY
 from tests.helpers.databases import Database
 from tests.helpers.prospects import buyer_file
@@ -291,3 +294,33 @@ def _current_oprf(server: Server) -> int:
         versions = admin.list_key_versions().versions
     live = [v.version for v in versions if v.scheme == OPRF and v.retired_at is None]
     return live[-1] if live else _rotate(server, OPRF)
+
+
+def test_a_version_made_current_elsewhere_is_known_as_soon_as_a_client_names_it(
+    server: Server, module_database: Database
+) -> None:
+    """`idcheck admin rotate-signing-key --scheme oprf` on the server's machine writes the version
+    to the database; no worker hears of it before its 30 s reading, yet the first request naming
+    it is served, not refused: the worker reads its key ring again then."""
+    env = {
+        **os.environ,
+        "IDCHECK_ENV": "test",
+        "IDCHECK_DATABASE_URL": module_database.url,
+        "IDCHECK_MASTER_KEY": MASTER_KEY,
+    }
+    rotated = subprocess.run(
+        [IDCHECK, "admin", "rotate-signing-key", "--scheme", "oprf"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    version = int(rotated.stdout)
+    data = b"idcheck:v1:email\x1fjean@exemple.fr"
+    blinded = oprf.blind(data)
+    _, key = _org(server, "buyer", "rotated elsewhere")
+    with Client(server.url, key) as client:
+        [element] = client.oprf_evaluate(version, [blinded.element])
+    secret = derive_oprf_secret(bytes.fromhex(MASTER_KEY), version)
+    assert oprf.finalize(data, blinded.blind, element) == oprf.evaluate(secret, data)
