@@ -40,14 +40,18 @@ IDCHECK = str(Path(sys.executable).with_name("idcheck"))
 SETTINGS = {"IDCHECK_EVALUATION_ALLOWANCE": str(10**12)}
 
 
-def bare_scalar_multiplications_per_second(count: int = 20_000) -> float:
-    """libsodium's ristretto255 scalar multiplication alone, on one core: the floor."""
+def bare_scalar_multiplications_per_second(count: int = 20_000, rounds: int = 3) -> float:
+    """libsodium's ristretto255 scalar multiplication alone, on one core: the floor (the best
+    of ``rounds``, so that the ratio to it is not flattered by a slow moment)."""
     secret = derive_oprf_secret(bytes(32), 1)
     elements = [oprf.blind(os.urandom(16)).element for _ in range(1000)]
-    started = time.perf_counter()
-    for index in range(count):
-        rbcl.crypto_scalarmult_ristretto255(secret, elements[index % 1000])
-    return count / (time.perf_counter() - started)
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for index in range(count):
+            rbcl.crypto_scalarmult_ristretto255(secret, elements[index % 1000])
+        best = max(best, count / (time.perf_counter() - started))
+    return best
 
 
 def _rotate_to_oprf(client: httpx.Client, admin: str, holder: str) -> int:
@@ -174,8 +178,9 @@ def bench_blind(rows: int, postgres_url: str, workdir: Path) -> dict[str, Any]:
         master = secrets.token_hex(32)
         try:
             if phase == "evaluate":
-                bare = bare_scalar_multiplications_per_second()
+                before = bare_scalar_multiplications_per_second()
                 served = evaluation_rate(dsn, master, workdir)
+                bare = max(before, bare_scalar_multiplications_per_second())  # and after
                 report["evaluation"] = {
                     **served,
                     "bare_scalar_multiplications_per_second_one_core": bare,
