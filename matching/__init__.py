@@ -15,7 +15,6 @@ from matching.index import delete_records
 from matching.index import drop_snapshot
 from matching.index import keys_in_batch
 from matching.index import purge_expired
-from matching.index import records_of
 from matching.index import replace_records
 from matching.index import swap_in_snapshot
 from matching.keyring import KeyRing
@@ -65,7 +64,6 @@ __all__ = [
     "probe_signed",
     "probe_values",
     "purge_expired",
-    "records_of",
     "refresh_statistics",
     "replace_records",
     "signature_index",

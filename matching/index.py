@@ -191,18 +191,6 @@ async def dataset_counts(session: AsyncSession, dataset_id: UUID) -> DatasetCoun
     )
 
 
-async def records_of(session: AsyncSession, dataset_ids: Sequence[UUID]) -> int:
-    """How many records these datasets hold, in all."""
-    table = signature_index
-    records = sa.select(table.c.dataset_id, table.c.record_key).distinct()
-    found = await session.scalar(
-        sa.select(sa.func.count()).select_from(
-            records.where(table.c.dataset_id.in_(dataset_ids)).subquery()
-        )
-    )
-    return found or 0
-
-
 async def purge_expired(session: AsyncSession, today: date) -> dict[UUID, int]:
     """Delete the records whose retention has run out; returns how many, by dataset."""
     table = signature_index

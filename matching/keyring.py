@@ -70,10 +70,17 @@ class KeyRing:
             return oprf_sign_fields(fields, self._oprf[version])
         return sign_fields(fields, self._signing[version])
 
-    def blind_evaluate(self, version: int, elements: list[bytes]) -> list[bytes]:
-        """An OPRF version's evaluation of blinded elements (each checked: InvalidElement)."""
+    def blind_evaluate(self, version: int, elements: list[bytes]) -> list[bytes | None]:
+        """An OPRF version's evaluation of blinded elements; None for each element refused (not
+        a canonical encoding, or the identity)."""
         secret = self._oprf[version]
-        return [oprf.blind_evaluate(secret, element) for element in elements]
+        evaluated: list[bytes | None] = []
+        for element in elements:
+            try:
+                evaluated.append(oprf.blind_evaluate(secret, element))
+            except oprf.InvalidElement:
+                evaluated.append(None)
+        return evaluated
 
     def index_value(self, version: int, signature: bytes) -> bytes:
         """BLAKE3(key = pepper v{version}, signature)[:16]: the only form a signature is kept in."""

@@ -72,25 +72,18 @@ def derive_key_pair(seed: bytes, info: bytes) -> bytes:
     raise ValueError("DeriveKeyPairError")  # probability about 2^-2000
 
 
-def is_element(element: bytes) -> bool:
-    """Whether ``element`` is a canonical encoding of a group element other than the identity
-    (libsodium's check accepts the identity: it is refused here, as RFC 9497 asks)."""
-    return (
-        len(element) == ELEMENT_BYTES
-        and element != _IDENTITY
-        and bool(rbcl.crypto_core_ristretto255_is_valid_point(element))
-    )
-
-
-def check_element(element: bytes) -> bytes:
-    """The element, if it is a canonical encoding of a group element other than the identity."""
-    if not is_element(element):
-        raise InvalidElement("not a canonical ristretto255 element other than the identity")
-    return element
-
-
 def _multiply(scalar: bytes, element: bytes) -> bytes:
-    product: bytes = rbcl.crypto_scalarmult_ristretto255(scalar, element)
+    """scalar * element. libsodium refuses (and this raises InvalidElement) an element that is
+    not a canonical encoding, and a product that is the identity: with a non-zero scalar in this
+    group of prime order, exactly an identity element. So the multiplication is the check too."""
+    if len(element) != ELEMENT_BYTES:
+        raise InvalidElement("not a canonical ristretto255 element other than the identity")
+    try:
+        product: bytes = rbcl.crypto_scalarmult_ristretto255(scalar, element)
+    except RuntimeError:
+        raise InvalidElement(
+            "not a canonical ristretto255 element other than the identity"
+        ) from None
     return product
 
 
@@ -114,8 +107,9 @@ def blind(data: bytes, blind_scalar: bytes | None = None) -> Blinded:
 
 
 def blind_evaluate(secret: bytes, blinded_element: bytes) -> bytes:
-    """BlindEvaluate, the server's step: skS * blindedElement (checked first)."""
-    return _multiply(secret, check_element(blinded_element))
+    """BlindEvaluate, the server's step: skS * blindedElement (InvalidElement for a
+    non-canonical encoding or the identity)."""
+    return _multiply(secret, blinded_element)
 
 
 def _finish(data: bytes, unblinded: bytes) -> bytes:
@@ -127,7 +121,7 @@ def _finish(data: bytes, unblinded: bytes) -> bytes:
 def finalize(data: bytes, blind_scalar: bytes, evaluated_element: bytes) -> bytes:
     """Finalize, the client's last step: the 64-byte PRF output of ``data``."""
     inverse = rbcl.crypto_core_ristretto255_scalar_invert(blind_scalar)
-    return _finish(data, _multiply(inverse, check_element(evaluated_element)))
+    return _finish(data, _multiply(inverse, evaluated_element))
 
 
 def evaluate(secret: bytes, data: bytes) -> bytes:

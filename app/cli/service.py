@@ -20,6 +20,7 @@ from app.settings import SettingsError
 from idcheck.cli.errors import CliError
 from idcheck.cli.files import FILE_PATH
 from schemas.vocabulary import Role
+from signatures import Scheme
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that need them
     from datetime import datetime
@@ -346,24 +347,26 @@ def optout_command(path: Path) -> None:
                err=True)  # fmt: skip
 
 
+#: The schemes by their short names on the command line: hmac, oprf.
+SCHEMES_BY_NAME = {scheme.value.split("-")[0]: scheme for scheme in Scheme}
+
+
 @admin_group.command("rotate-signing-key")
 @click.option(
     "--scheme",
-    type=click.Choice(["hmac", "oprf"]),
+    type=click.Choice(list(SCHEMES_BY_NAME)),
     default="hmac",
     show_default=True,
     help="hmac: a key handed to holders and buyers (spec v1); oprf: blind mode, no client holds "
     "a key (RFC 9497, ristretto255-SHA512).",
 )
 def rotate_command(scheme: str) -> None:
-    """Make signing-key version n+1 current; prints it. Running servers see it within 30 s."""
+    """Make signing-key version n+1 current; prints it. Running servers take it within 30 s
+    (at once when a request names it)."""
     from app.services.key_versions import rotate
-    from signatures import Scheme
-
-    chosen = Scheme.OPRF if scheme == "oprf" else Scheme.HMAC
 
     async def work(session: "AsyncSession", _: "KeyRing") -> int:
-        return (await rotate(session, None, chosen)).version
+        return (await rotate(session, None, SCHEMES_BY_NAME[scheme])).version
 
     click.echo(_run(work))
 

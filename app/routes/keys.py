@@ -30,7 +30,6 @@ from schemas.vocabulary import ErrorCode
 from signatures import ALGORITHM
 from signatures import SPEC
 from signatures import Scheme
-from signatures.oprf import is_element
 
 router = APIRouter(
     prefix="/v1", tags=["keys"], route_class=TransactionalRoute, responses=AUTHENTICATED
@@ -95,7 +94,8 @@ async def oprf_evaluate(
             details=[detail(("key_version",), "not a live OPRF key version")],
         )
     elements = [bytes.fromhex(element) for element in body.elements]
-    bad = [index for index, element in enumerate(elements) if not is_element(element)]
+    evaluated = await run_in_threadpool(keyring.blind_evaluate, version, elements)
+    bad = [index for index, element in enumerate(evaluated) if element is None]
     if bad:
         raise InvalidInput(
             f"{len(bad):,} elements are not canonical ristretto255 encodings of an element other "
@@ -105,10 +105,10 @@ async def oprf_evaluate(
                 for index in bad[:MAX_DETAILS]
             ],
         )
-    evaluated = await run_in_threadpool(keyring.blind_evaluate, version, elements)
     session = await transaction.session()
     await charge_evaluations(
         session, client, len(elements), settings.evaluation_allowance, datetime.now(UTC)
     )
     metrics.evaluations.labels(role=client.role).inc(len(elements))
-    return EvaluateResponse(key_version=version, evaluated=[e.hex() for e in evaluated])
+    answer = [element.hex() for element in evaluated if element is not None]
+    return EvaluateResponse(key_version=version, evaluated=answer)

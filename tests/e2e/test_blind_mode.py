@@ -252,6 +252,8 @@ def test_blind_push_and_verify_send_only_blinded_elements_then_signatures(
         if seen.path == "/v1/oprf/evaluate":
             blinded_sent.update(json.loads(seen.body)["elements"])
     assert len(blinded_sent) >= len(messages)  # fresh blinds: the buyer's are new elements too
+    log = server.log.read_text()
+    assert not {element for element in blinded_sent if element in log}  # nor logged
     uploaded = [
         json.loads(line)
         for seen in sent
