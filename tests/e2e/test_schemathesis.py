@@ -54,8 +54,10 @@ def _excluded(label: str) -> list[Any]:
     # Rules no JSON schema can state, so data valid by the schema may be refused (422) there, and
     # only there: an upload's dates must not be in the future and its external_ids must not
     # repeat; an objection needs an email or phone valid by the spec's normalisation (or, signed,
-    # at least one signature). Every other check runs on every operation.
-    semantic = label.endswith("/records") or label.endswith("/optouts")
+    # at least one signature); a blind evaluation needs a live OPRF version and elements that are
+    # canonical encodings of group elements other than the identity. Every other check runs on
+    # every operation.
+    semantic = label.endswith(("/records", "/optouts", "/oprf/evaluate"))
     return [positive_data_acceptance] if semantic else []
 
 
@@ -92,8 +94,10 @@ SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 #: Each role's operations; the admin goes last (it rotates and retires key versions).
 ROLES = {
-    "holder": r"^/v1/(datasets|optouts|audit|signing-key|usage/me)",
-    "buyer": r"^/(v1/(verify|signing-key|usage/me)|healthz|readyz|metrics)",
+    "holder": r"^/v1/(datasets|optouts|audit|signing-key|key-versions/current|oprf|usage/me)",
+    "buyer": (
+        r"^/(v1/(verify|signing-key|key-versions/current|oprf|usage/me)|healthz|readyz|metrics)"
+    ),
     "finance": r"^/v1/usage",
     "admin": r"^/v1/(admin|usage$)",
 }
