@@ -35,6 +35,7 @@ from idcheck.cli.sign import default_country_option
 from idcheck.cli.sign import map_option
 from idcheck.cli.sign import parse_mappings
 from idcheck.cli.sign import progress_bar
+from idcheck.cli.signing import HmacSigner
 from idcheck.client import AsyncClient
 from idcheck.client import IdcheckError
 from idcheck.client import async_sign_fields_blind
@@ -49,7 +50,6 @@ from signatures import NormalizedRecord
 from signatures import Scheme
 from signatures import check_default_country
 from signatures import normalize_record
-from signatures import sign_fields
 
 MAX_VALUE = 256  # docs/api.md: a raw value is at most 256 characters
 COLUMNS = ["idcheck_verdict", *(f"idcheck_{kind}" for kind in KINDS)]
@@ -101,8 +101,8 @@ class LocalSigning:
         signed: list[list[dict[str, str]]] = []
         for version in self.versions:
             if version in self.keys:
-                key = self.keys[version]
-                signed.append(await asyncio.to_thread(_sign_hmac, fields, key))
+                signer = HmacSigner(self.keys[version], version)
+                signed.append(await asyncio.to_thread(signer.sign, fields))
             else:
                 signed.append(await async_sign_fields_blind(client, version, fields))
         records = []
@@ -122,10 +122,6 @@ class LocalSigning:
 
 def _normalize(rows: list[Row], default_country: str) -> list[NormalizedRecord]:
     return [normalize_record(row.record, default_country=default_country) for row in rows]
-
-
-def _sign_hmac(fields: list[dict[str, str]], key: bytes) -> list[dict[str, str]]:
-    return [sign_fields(one, key) for one in fields]
 
 
 def read_rows(source: CsvFile, fields: dict[str, int]) -> Iterator[Row]:
