@@ -31,6 +31,8 @@ def _table(title: str, report: dict[str, Any]) -> Table:
         if isinstance(value, dict):
             for key, inner in value.items():
                 add(f"{prefix}.{key}" if prefix else key, inner)
+        elif isinstance(value, bool):
+            table.add_row(prefix, "yes" if value else "no")
         elif isinstance(value, float):
             table.add_row(prefix, f"{value:,.2f}")
         else:

@@ -3,7 +3,9 @@
 Raw limits, measured on the same generated file: reading it with Python's csv module alone (the
 floor of any CSV tool in Python), and HMAC-SHA256 of as many messages as the file has signatures
 (the floor of the cryptography). `idcheck sign` runs as a user runs it, in a subprocess, whose
-peak resident memory is read from the kernel (wait4).
+peak resident memory is read from the kernel (wait4). Then, untimed, the same file is signed again
+with the normalisation fast paths off (every value through the libraries): the two outputs'
+SHA-256 digests must be equal, or the benchmark fails.
 """
 
 import csv
@@ -15,11 +17,26 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from app.cli.people import people
 from app.cli.people import write_csv
+from idcheck.cli.sign import Layout
+from idcheck.cli.sign import open_signing
+from idcheck.cli.signing import CHUNK_ROWS
+from idcheck.cli.signing import HmacSigner
+from idcheck.cli.signing import Outcome
+from idcheck.cli.signing import SignJob
+from idcheck.cli.signing import sign_chunk
+from signatures.dates import today
+from signatures.fastpath import library_only
 
 KEY_HEX = "00" * 32
 
@@ -109,13 +126,48 @@ def run_sign(source: Path, workdir: Path) -> dict[str, Any]:
     }
 
 
+def _sign_by_library(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> list[Outcome]:
+    with library_only():
+        return sign_chunk(job, rows)
+
+
+def library_digest(source: Path) -> str:
+    """SHA-256 of what `idcheck sign` writes for ``source``, every value normalised by the
+    libraries alone (no fast path), in a pool of processes."""
+    signer = HmacSigner(bytes.fromhex(KEY_HEX), 1)
+    opened = open_signing(source, signer, layout=Layout(), console=Console(quiet=True))
+    digest = hashlib.sha256()
+    try:
+        with ProcessPoolExecutor(os.cpu_count()) as pool:
+            rows = opened.source.rows()
+            chunks = iter(lambda: tuple(islice(rows, CHUNK_ROWS * 10)), ())
+            for outcomes in pool.map(partial(_sign_by_library, opened.job), chunks):
+                for outcome in outcomes:
+                    if outcome.action == "signed":
+                        digest.update(outcome.upload.encode("utf-8") + b"\n")
+    finally:
+        opened.source.close()
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def bench_sign(rows: int, workdir: Path) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / f"customers-{rows}.csv"
     started = time.perf_counter()
     write_csv(source, people(rows, seed=42))
     generated = time.perf_counter() - started
+    day = today()
     sign = run_sign(source, workdir)
+    identical = file_digest(workdir / "signed.ndjson") == library_digest(source)
+    if today() != day:
+        raise SystemExit("the day changed during the run (rows are dated today): run it again")
+    if not identical:
+        raise SystemExit("idcheck sign's output differs from the libraries' (fast paths off)")
     csv_rate = raw_csv_rows_per_second(source)
     per_row = sign["signatures"] / rows
     hmac_rate = raw_hmac_per_second(min(sign["signatures"], 2_000_000))
@@ -125,6 +177,7 @@ def bench_sign(rows: int, workdir: Path) -> dict[str, Any]:
         "input_mb": source.stat().st_size / 2**20,
         "generate_seconds": generated,
         "idcheck_sign": {**sign, "rows_per_second": sign_rate},
+        "output_identical_with_fast_paths_off": identical,
         "raw": {
             "csv_reader_rows_per_second": csv_rate,
             "hmac_sha256_per_second": hmac_rate,

@@ -4,6 +4,7 @@ import gettext
 import re
 import unicodedata
 from functools import cache
+from functools import lru_cache
 from typing import Final
 
 import pycountry
@@ -37,6 +38,7 @@ STREET_WORDS: Final[dict[str, str]] = {
     "ste": "sainte",
 }
 
+CACHE_SIZE: Final = 65_536  # distinct postcodes (France has about 6,000), country names
 _POSTCODE: Final = re.compile(r"[A-Z0-9]{2,}")
 _FRENCH_POSTCODE: Final = re.compile(r"[0-9]{4,5}")
 
@@ -50,7 +52,9 @@ def normalize_street(value: str) -> str:
     return STREET_WORDS.get(joined, joined)
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def normalize_postcode(value: str, country: str) -> str:
+    """A pure function of few distinct values, so its answers are kept (a bounded cache)."""
     code = "".join(
         char for char in value.upper() if not (char.isspace() or unicodedata.category(char) == "Pd")
     )
@@ -63,6 +67,7 @@ def normalize_postcode(value: str, country: str) -> str:
     return code
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def normalize_country(value: str) -> str:
     key = fold_name(value)
     found = _codes().get(key) if len(key) in (2, 3) else _names().get(key)

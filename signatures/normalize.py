@@ -104,12 +104,24 @@ def normalize_record(
     """Normalise every field of the spec that ``record`` holds; other keys are ignored.
 
     When the record has a street or a postcode but no country, the default country fills it in.
+    The record's country is read first: it is the context of its phone and postcode.
     """
     default = check_default_country(default_country)
+    try:
+        country = _check("country", record.get("country"), "")
+        country_reason = None
+    except InvalidValue as exc:
+        country, country_reason = None, str(exc)
+    region = country or default
     fields: dict[str, str] = {}
     reasons: dict[str, str] = {}
-    for name in _COUNTRY_FIRST:
-        region = fields.get("country", default)
+    for name in FIELDS:  # street and postcode come before country
+        if name == "country":
+            if country_reason is not None:
+                reasons[name] = country_reason
+            elif country is not None or "street" in fields or "postcode" in fields:
+                fields[name] = region
+            continue
         try:
             value = _check(name, record.get(name), region)
         except InvalidValue as exc:
@@ -117,15 +129,4 @@ def normalize_record(
             continue
         if value is not None:
             fields[name] = value
-    has_address = "street" in fields or "postcode" in fields
-    if has_address and "country" not in fields and "country" not in reasons:
-        fields["country"] = default
-    return NormalizedRecord(
-        fields={name: fields[name] for name in FIELDS if name in fields},
-        invalid=[name for name in FIELDS if name in reasons],
-        reasons={name: reasons[name] for name in FIELDS if name in reasons},
-    )
-
-
-# The record's country is read first: it is the context of its phone and postcode.
-_COUNTRY_FIRST = ("country", *(name for name in FIELDS if name != "country"))
+    return NormalizedRecord(fields, list(reasons), reasons)

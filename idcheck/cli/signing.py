@@ -172,14 +172,21 @@ def _outcome(
         updated_at = _updated_at(job, row)
     except InvalidValue as exc:
         return Outcome(line, "rejected", invalid=invalid, reason=str(exc))
-    upload = {
-        "external_id": external_id,
-        "updated_at": updated_at,
-        "key_version": job.signer.key_version,
-        "signatures": signatures,
-    }
-    text = json.dumps(upload, ensure_ascii=False, separators=(",", ":"))
+    text = upload_line(external_id, updated_at, job.signer.key_version, signatures)
     return Outcome(line, "signed", text, tuple(signatures), invalid, reason, external_id)
+
+
+def upload_line(
+    external_id: str, updated_at: str, key_version: int, signatures: Mapping[str, str]
+) -> str:
+    """The record's upload line, compact JSON: what json.dumps(..., ensure_ascii=False,
+    separators=(",", ":")) writes, but only the free-text record id goes through the encoder
+    (the date is ISO, the version a number, kinds and signatures plain ASCII)."""
+    signed = ",".join(f'"{kind}":"{signature}"' for kind, signature in signatures.items())
+    return (
+        f'{{"external_id":{json.dumps(external_id, ensure_ascii=False)},'
+        f'"updated_at":"{updated_at}","key_version":{key_version},"signatures":{{{signed}}}}}'
+    )
 
 
 def _external_id(

@@ -1,0 +1,28 @@
+"""The switch of the normalisation fast paths: on by default; off, every value goes the long way.
+
+The fast paths (ASCII text, plain e-mail addresses, French phone numbers: see ``text`` and
+``contact``) give the libraries' answers by construction. Turned off in a scope, every field goes
+through the libraries and the word-by-word fold alone: the reference the tests and the
+benchmark's digest check hold the fast paths to. Caches of pure functions stay on either way:
+they cannot change an answer.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_ON: ContextVar[bool] = ContextVar("idcheck_normalisation_fast_paths", default=True)
+
+
+def fast_paths_on() -> bool:
+    return _ON.get()
+
+
+@contextmanager
+def library_only() -> Iterator[None]:
+    """Within this scope (this thread or task), normalise without any fast path."""
+    token = _ON.set(False)
+    try:
+        yield
+    finally:
+        _ON.reset(token)
