@@ -16,8 +16,8 @@ from schemas.vocabulary import Role
 
 
 async def authenticate(request: Request) -> Principal:
-    """The caller, found once per request, in a short read of its own: the connection goes back
-    to the pool before the body is read (TransactionalRoute authenticates first)."""
+    """The caller, found once per request, in one read statement of its own: the connection goes
+    back to the pool before the body is read (TransactionalRoute authenticates first)."""
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
@@ -25,7 +25,7 @@ async def authenticate(request: Request) -> Principal:
     if scheme.lower() != "bearer":
         raise Unauthenticated()
     keyring = request.app.state.keyring
-    async with request.app.state.read_sessionmaker() as session:
+    async with request.app.state.single_read_sessionmaker() as session:
         principal = await find_principal(session, keyring, token.strip())
     request.app.state.rate_limiter.take(principal.key_id)
     request.state.principal = principal

@@ -47,7 +47,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # No ping before each checkout (a round trip per request, on every request): a connection
+        # found dead fails its request with 503 (app.store) and SQLAlchemy then invalidates the
+        # pool's older connections, so one failed request per worker follows a lost server.
+        pool_pre_ping=False,
         pool_timeout=10,
         connect_args={
             "timeout": 10,
@@ -88,6 +91,16 @@ def create_sessionmaker(
     engine: AsyncEngine, *, writes: bool = True
 ) -> async_sessionmaker[AsyncSession]:
     bind = engine if writes else engine.execution_options(**{_WRITES: False})
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+def create_single_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for one read statement (the caller's key): on PostgreSQL in autocommit, since a
+    single statement is its own transaction, which spares the BEGIN and ROLLBACK round trips
+    around it; on SQLite, the reader's sessions."""
+    if engine.dialect.name != "postgresql":
+        return create_sessionmaker(engine, writes=False)
+    bind = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 

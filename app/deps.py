@@ -1,5 +1,8 @@
 """Annotated dependency aliases that routes declare, and the resources they load and authorise
-once (a holder's dataset, one of its snapshots)."""
+once (a holder's dataset, one of its snapshots).
+
+Every dependency is a coroutine function: FastAPI runs a plain function (or a class) in its
+thread pool, a hop there and back on every request for what is an attribute read."""
 
 import time
 from collections.abc import Iterable
@@ -26,12 +29,12 @@ from app.settings import Settings
 from matching import KeyRing
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _keyring(request: Request) -> KeyRing:
+async def _keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.keyring
     return keyring
 
@@ -63,15 +66,19 @@ async def keyring_knowing(request: Request, versions: Iterable[int] | None) -> K
     return await reload_keyring(request.app)
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
+
+
+async def _transaction(request: Request) -> RequestTransaction:
+    return transaction_of(request)
 
 
 #: The request's work session: depending on it begins the work (after the body is read).
 SessionDep = Annotated[AsyncSession, Depends(session_of)]
 #: For routes that begin their work themselves, after reading (uploads) or normalising (verify).
-TransactionDep = Annotated[RequestTransaction, Depends(transaction_of)]
+TransactionDep = Annotated[RequestTransaction, Depends(_transaction)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]

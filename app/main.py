@@ -17,6 +17,7 @@ from app import handlers
 from app.db import allow_long_statements
 from app.db import create_engine
 from app.db import create_sessionmaker
+from app.db import create_single_read_sessionmaker
 from app.db import write_turn
 from app.deps import reload_keyring
 from app.idempotency import BodyDigest
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await reload_keyring(app)
             app.state.sessionmaker = create_sessionmaker(engine)
             app.state.read_sessionmaker = create_sessionmaker(engine, writes=False)
+            app.state.single_read_sessionmaker = create_single_read_sessionmaker(engine)
             # SQLite has one writer: this worker's writers queue for it here, in order.
             app.state.write_lock = asyncio.Lock() if settings.is_sqlite else None
             housekeeping = asyncio.create_task(_housekeeping(app, settings))

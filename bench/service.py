@@ -4,7 +4,8 @@
    same rows loaded by raw asyncpg COPY into an identically indexed table;
 2. verify: records/s in 1,000-record requests, beside raw asyncpg lookups of the same index values
    in batches of 1,000 (the ratio is counted in lookups);
-3. single-record verify: requests/s and p50/p99 at a fixed concurrency, beside /healthz;
+3. single-record verify: requests/s and p50/p99 at a fixed concurrency, one buyer and sixteen,
+   beside /healthz, all from wrk (bench/wrk.py);
 4. the peer: the same email-only membership job with openmined-psi (setup and query);
 5. `idcheck sign` rows/s (bench.sign), and the server's peak memory during the largest upload.
 """
@@ -13,7 +14,6 @@ import asyncio
 import json
 import os
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +34,7 @@ from bench.holders import index_rows
 from bench.holders import write_signed
 from bench.sign import TreeMemory
 from bench.sign import bench_sign
+from bench.wrk import run_wrk
 from matching import KeyRing
 from signatures import derive_signing_key
 from signatures import normalize_field
@@ -44,25 +45,26 @@ from signatures import sign_record
 class Scale:
     uploads: list[int]  # holders' records per upload; the first alone, for latency at its size
     buyers: int  # buyer records, verified in requests of 1,000
-    singles: int  # single-record requests, for latency
+    singles: int  # seconds of single-record requests (wrk), for latency
     psi: int  # holders' emails for the peer
     sign: int  # rows for `idcheck sign`
 
 
 SCALES = {
     "small": Scale(
-        uploads=[100_000, 100_000], buyers=20_000, singles=1_500, psi=200_000, sign=200_000
+        uploads=[100_000, 100_000], buyers=20_000, singles=10, psi=200_000, sign=200_000
     ),
     # 10 M records; three of the bodies are about 1 GB each (about 380 bytes a record)
     "large": Scale(
         uploads=[100_000, 2_800_000, 2_800_000, 2_800_000, 1_500_000],
         buyers=100_000,
-        singles=5_000,
+        singles=20,
         psi=1_000_000,
         sign=1_000_000,
     ),
 }
 CONCURRENCY = 16
+BUYERS = 16  # the single-record phase again, each request from the next of this many buyers
 IDCHECK = str(Path(sys.executable).with_name("idcheck"))
 
 
@@ -115,10 +117,10 @@ def server(
         process.wait(30)
 
 
-def _org(client: httpx.Client, admin: str, role: str) -> str:
+def _org(client: httpx.Client, admin: str, role: str, name: str = "") -> str:
     headers = {"Authorization": f"Bearer {admin}"}
     org = client.post(
-        "/v1/admin/orgs", json={"name": f"bench-{role}", "role": role}, headers=headers
+        "/v1/admin/orgs", json={"name": name or f"bench-{role}", "role": role}, headers=headers
     )
     key = client.post(f"/v1/admin/orgs/{org.json()['id']}/keys", json={}, headers=headers)
     return str(key.json()["key"])
@@ -191,15 +193,6 @@ async def load(base: str, path: str, bodies: list[Any], headers: dict[str, str])
         return list(await asyncio.gather(*(one(body) for body in bodies)))
 
 
-def _rate(latencies: list[float], seconds: float) -> dict[str, float]:
-    ordered = sorted(latencies)
-    return {
-        "requests_per_second": len(latencies) / seconds,
-        "p50_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
-    }
-
-
 def psi_job(holder_emails: list[str], buyer_emails: list[str]) -> tuple[float, int]:
     import private_set_intersection.python as psi
 
@@ -241,6 +234,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
             httpx.Client(base_url=base, timeout=3600) as client,
         ):
             holder, buyer = _org(client, admin, "holder"), _org(client, admin, "buyer")
+            buyers = [_org(client, admin, "buyer", f"bench-buyer-{n}") for n in range(BUYERS)]
             holder_headers = {"Authorization": f"Bearer {holder}"}
             dataset = client.post(
                 "/v1/datasets",
@@ -264,7 +258,9 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
                 if number == 0:
                     memory.done.set()
                     _settle(dsn)
-                    latency[signed.records] = _single(base, buyer, buyer_rows, sizes.singles)
+                    latency[signed.records] = _single(
+                        base, [buyer], buyer_rows, sizes.singles, workdir
+                    )
                     keep("latency_at_first_upload", latency[signed.records])
                     memory = _resume(memory, pid)
                 keep("uploaded", {"files": number + 1, "seconds": ingest_seconds})
@@ -289,7 +285,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
                 },
             )
             _settle(dsn)
-            keep("verify", _verify(base, buyer, dsn, buyer_rows, keyring, sizes))
+            keep("verify", _verify(base, buyer, buyers, dsn, buyer_rows, keyring, sizes, workdir))
             latency[total] = report["verify"]["single"]
             first, last = latency[files[0].records], latency[total]
             keep(
@@ -332,24 +328,30 @@ def _buyer_rows(sizes: Scale) -> list[dict[str, str]]:
 
 
 def _single(
-    base: str, buyer: str, buyer_rows: list[dict[str, str]], count: int
+    base: str, keys: list[str], buyer_rows: list[dict[str, str]], seconds: int, workdir: Path
 ) -> dict[str, float]:
-    headers = {"Authorization": f"Bearer {buyer}"}
-    singles = [
-        {"purpose": "bench", "records": [buyer_rows[i % len(buyer_rows)]]} for i in range(count)
-    ]
-    started = time.perf_counter()
-    latencies = asyncio.run(load(base, "/v1/verify", singles, headers))
-    return _rate(latencies, time.perf_counter() - started)
+    """Single-record raw verifies from CONCURRENCY connections for ``seconds`` (wrk), each from
+    the next of ``keys``."""
+    bodies = [{"purpose": "bench", "records": [row]} for row in buyer_rows[:2000]]
+    return run_wrk(
+        f"{base}/v1/verify",
+        connections=CONCURRENCY,
+        seconds=seconds,
+        bodies=bodies,
+        keys=keys,
+        workdir=workdir,
+    )
 
 
 def _verify(
     base: str,
     buyer: str,
+    buyers: list[str],
     dsn: str,
     buyer_rows: list[dict[str, str]],
     keyring: KeyRing,
     sizes: Scale,
+    workdir: Path,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {buyer}"}
     bodies = [
@@ -365,11 +367,10 @@ def _verify(
             values.append(keyring.index_value(1, bytes.fromhex(signature)))
     raw_rate = asyncio.run(raw_lookups(dsn, values))
     service_lookups = len(values) / seconds
-    single = _single(base, buyer, buyer_rows, sizes.singles)
-    started = time.perf_counter()
-    health = _rate(
-        asyncio.run(load(base, "/healthz", [None] * sizes.singles, {})),
-        time.perf_counter() - started,
+    single = _single(base, [buyer], buyer_rows, sizes.singles, workdir)
+    many = _single(base, buyers, buyer_rows, sizes.singles, workdir)
+    health = run_wrk(
+        f"{base}/healthz", connections=CONCURRENCY, seconds=sizes.singles, workdir=workdir
     )
     return {
         "batch": {
@@ -382,6 +383,10 @@ def _verify(
             **single,
             "healthz": health,
             "ratio": single["requests_per_second"] / health["requests_per_second"],
+            f"{BUYERS}_buyers": {
+                **many,
+                "ratio": many["requests_per_second"] / health["requests_per_second"],
+            },
         },
     }
 

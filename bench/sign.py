@@ -31,8 +31,8 @@ from app.cli.people import write_csv
 from idcheck.cli.sign import Layout
 from idcheck.cli.sign import open_signing
 from idcheck.cli.signing import CHUNK_ROWS
+from idcheck.cli.signing import Chunk
 from idcheck.cli.signing import HmacSigner
-from idcheck.cli.signing import Outcome
 from idcheck.cli.signing import SignJob
 from idcheck.cli.signing import sign_chunk
 from signatures.dates import today
@@ -126,7 +126,7 @@ def run_sign(source: Path, workdir: Path) -> dict[str, Any]:
     }
 
 
-def _sign_by_library(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> list[Outcome]:
+def _sign_by_library(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> Chunk:
     with library_only():
         return sign_chunk(job, rows)
 
@@ -141,10 +141,8 @@ def library_digest(source: Path) -> str:
         with ProcessPoolExecutor(os.cpu_count()) as pool:
             rows = opened.source.rows()
             chunks = iter(lambda: tuple(islice(rows, CHUNK_ROWS * 10)), ())
-            for outcomes in pool.map(partial(_sign_by_library, opened.job), chunks):
-                for outcome in outcomes:
-                    if outcome.action == "signed":
-                        digest.update(outcome.upload.encode("utf-8") + b"\n")
+            for chunk in pool.map(partial(_sign_by_library, opened.job), chunks):
+                digest.update("".join(line + "\n" for _, line in chunk.signed).encode("utf-8"))
     finally:
         opened.source.close()
     return digest.hexdigest()

@@ -38,6 +38,24 @@ def _opted_out(table: sa.Table) -> sa.Exists:
     )
 
 
+def _lookup(matches: sa.ColumnElement[bool]) -> sa.Select[bytes, UUID, date]:
+    table = signature_index
+    return (
+        sa.select(table.c.value, table.c.holder_org_id, sa.func.max(table.c.updated_at))
+        .where(matches, table.c.expires_on > sa.bindparam("today", type_=sa.Date))
+        .where(~_opted_out(table))
+        .group_by(table.c.value, table.c.holder_org_id)
+    )
+
+
+# Built once: a verify binds only its values and the day (SQLAlchemy caches the compiled form).
+# PostgreSQL: value = ANY($1::bytea[]), one bound array, one round trip whatever the batch.
+_ON_POSTGRESQL: Final = _lookup(
+    signature_index.c.value == sa.any_(sa.bindparam("values", type_=ARRAY(BYTEA)))
+)
+_ON_SQLITE: Final = _lookup(signature_index.c.value.in_(sa.bindparam("values", expanding=True)))
+
+
 async def lookup(session: AsyncSession, values: Iterable[bytes], today: date) -> Hits:
     """One query per chunk of values; values nobody holds are absent from the answer.
 
@@ -45,23 +63,17 @@ async def lookup(session: AsyncSession, values: Iterable[bytes], today: date) ->
     decided here, on the stored side, at each lookup: so a deletion, an expiry or an objection
     takes effect at once, for raw and signed verify alike.
     """
-    table = signature_index
     hits: Hits = {}
     wanted = sorted(set(values))
+    if not wanted:
+        return hits
+    statement: sa.Select[bytes, UUID, date]
     if on_postgresql(session):
-        # One round trip whatever the batch: value = ANY($1::bytea[]), one bound array.
-        batches: list[sa.ColumnElement[bool]] = [
-            table.c.value == sa.any_(sa.bindparam("values", wanted, type_=ARRAY(BYTEA)))
-        ]
+        statement, batches = _ON_POSTGRESQL, [wanted]
     else:
-        batches = [table.c.value.in_(chunk) for chunk in chunks(wanted, LOOKUP_CHUNK)]
-    for matches in batches:
-        rows = await session.execute(
-            sa.select(table.c.value, table.c.holder_org_id, sa.func.max(table.c.updated_at))
-            .where(matches, table.c.expires_on > today)
-            .where(~_opted_out(table))
-            .group_by(table.c.value, table.c.holder_org_id)
-        )
+        statement, batches = _ON_SQLITE, list(chunks(wanted, LOOKUP_CHUNK))
+    for batch in batches:
+        rows = await session.execute(statement, {"values": batch, "today": today})
         for value, holder, last in rows:
             hits.setdefault(value, {})[holder] = last
     return hits

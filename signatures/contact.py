@@ -29,7 +29,7 @@ from email_validator.rfc_constants import DOT_ATOM_TEXT
 from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 
 from signatures.errors import InvalidValue
-from signatures.fastpath import fast_paths_on
+from signatures.fastpath import FAST_PATHS
 
 _GMAIL_DOMAINS: Final = frozenset({"gmail.com", "googlemail.com"})
 
@@ -46,7 +46,7 @@ _SEPARATORS: Final = str.maketrans("", "", " .-")
 
 
 def normalize_email(value: str) -> str:
-    if not fast_paths_on():
+    if not FAST_PATHS.get():
         return email_by_library(value)
     local, at, domain = value.partition("@")
     if at and value.isascii() and DOT_ATOM_TEXT.match(local) and _PLAIN_DOMAIN.fullmatch(domain):
@@ -122,7 +122,7 @@ _VALID_FRENCH: Final = validity_pattern("FR", 9)
 
 
 def normalize_phone(value: str, region: str) -> str:
-    match = _FRENCH_NUMBER.fullmatch(value) if fast_paths_on() else None
+    match = _FRENCH_NUMBER.fullmatch(value) if FAST_PATHS.get() else None
     if match and (match[1] == "+33" or region == "FR"):
         national = match[2].translate(_SEPARATORS)
         if _VALID_FRENCH.fullmatch(national):

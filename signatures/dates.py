@@ -4,7 +4,6 @@ import re
 from datetime import UTC
 from datetime import date
 from datetime import datetime
-from functools import lru_cache
 from typing import Final
 
 from signatures.errors import InvalidValue
@@ -18,7 +17,6 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-@lru_cache(maxsize=65_536)  # a pure function of a few tens of thousands of distinct days
 def parse_date(value: str) -> date:
     """``YYYY-MM-DD``, or day first: ``DD/MM/YYYY``, ``DD-MM-YYYY``, ``DD.MM.YYYY``."""
     if match := _ISO.fullmatch(value):

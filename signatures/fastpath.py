@@ -11,18 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_ON: ContextVar[bool] = ContextVar("idcheck_normalisation_fast_paths", default=True)
-
-
-def fast_paths_on() -> bool:
-    return _ON.get()
+#: Whether the fast paths are on here; read it with ``FAST_PATHS.get()`` (a call per value).
+FAST_PATHS: ContextVar[bool] = ContextVar("idcheck_normalisation_fast_paths", default=True)
 
 
 @contextmanager
 def library_only() -> Iterator[None]:
     """Within this scope (this thread or task), normalise without any fast path."""
-    token = _ON.set(False)
+    token = FAST_PATHS.set(False)
     try:
         yield
     finally:
-        _ON.reset(token)
+        FAST_PATHS.reset(token)

@@ -42,9 +42,7 @@ def _check_key(key: bytes) -> None:
 
 
 # Each kind's message head and fields, so that signing a record encodes each value once.
-_HEADS: Final = tuple(
-    (kind, _PREFIX + kind.encode("ascii"), names, frozenset(names)) for kind, names in KINDS.items()
-)
+_HEADS: Final = {kind: (_PREFIX + kind.encode("ascii"), names) for kind, names in KINDS.items()}
 
 
 def sign_fields(fields: Mapping[str, str], key: bytes) -> dict[str, str]:
@@ -53,13 +51,17 @@ def sign_fields(fields: Mapping[str, str], key: bytes) -> dict[str, str]:
     keyed = _keyed(key)
     encoded = {name: value.encode("utf-8") for name, value in fields.items()}
     signatures: dict[str, str] = {}
-    present = encoded.keys()
-    for kind, head, names, needed in _HEADS:
-        if needed <= present:
-            mac = keyed.copy()
-            mac.update(_SEPARATOR.join([head, *[encoded[name] for name in names]]))
-            signatures[kind] = mac.digest()[:SIGNATURE_BYTES].hex()
+    for kind in _signable(frozenset(encoded)):
+        head, names = _HEADS[kind]
+        mac = keyed.copy()
+        mac.update(_SEPARATOR.join([head, *[encoded[name] for name in names]]))
+        signatures[kind] = mac.digest()[:SIGNATURE_BYTES].hex()
     return signatures
+
+
+@lru_cache(maxsize=256)  # one entry per set of fields present: at most 2^8
+def _signable(present: frozenset[str]) -> tuple[str, ...]:
+    return tuple(kind for kind, names in KINDS.items() if present.issuperset(names))
 
 
 @lru_cache(maxsize=8)

@@ -12,7 +12,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Final
 
-from signatures.fastpath import fast_paths_on
+from signatures.fastpath import FAST_PATHS
 
 # Zero-width characters that spreadsheets leave around values; Python's isspace() misses them.
 _ZERO_WIDTH: Final = "\u200b\u2060\ufeff"
@@ -38,7 +38,7 @@ WORD_CACHE_SIZE: Final = 65_536  # distinct non-ASCII words whose fold is kept (
 
 def trim(value: str) -> str:
     """NFKC, then strip white space of every kind (tabs, no-break spaces, zero-width)."""
-    if value.isascii() and fast_paths_on():
+    if value.isascii() and FAST_PATHS.get():
         return value.strip()  # NFKC leaves ASCII as it is; no zero-width character is ASCII
     text = unicodedata.normalize("NFKC", value)
     start, end = 0, len(text)
@@ -55,7 +55,7 @@ def _is_blank(char: str) -> bool:
 
 def fold_words(text: str, *, keep_digits: bool = False) -> list[str]:
     """The words of ``text`` as ``fold_words_reference`` gives them, faster (module docstring)."""
-    if not fast_paths_on():
+    if not FAST_PATHS.get():
         return fold_words_reference(text, keep_digits=keep_digits)
     if text.isascii():
         return (_ASCII_WORDS_AND_NUMBERS if keep_digits else _ASCII_WORDS).findall(text.lower())

@@ -10,9 +10,11 @@ quota counts the month so far from the events; each verify reads the quota under
 (PostgreSQL), so the quota's UPDATE waits for the verifies in flight and counts them too.
 """
 
+import uuid
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import Final
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -20,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import TooManyRequests
 from app.models import Org
-from app.models import UsageCredit
 from app.models import UsageEvent
 from app.models import UsageMonth
 from app.services.principals import Principal
@@ -63,11 +64,14 @@ async def count_month(session: AsyncSession, buyer_id: UUID, month: str, *, rese
     )
 
 
+_QUOTA: Final = (
+    sa.select(Org.monthly_quota).where(Org.id == sa.bindparam("org")).with_for_update(read=True)
+)
+
+
 async def charge(session: AsyncSession, buyer: Principal, billable: int, now: datetime) -> None:
     """Count ``billable`` records against the buyer's month, or refuse if its quota would break."""
-    quota = await session.scalar(
-        sa.select(Org.monthly_quota).where(Org.id == buyer.org_id).with_for_update(read=True)
-    )
+    quota = await session.scalar(_QUOTA, {"org": buyer.org_id})
     if billable == 0 or quota is None:
         return
     month = month_of(now)
@@ -93,31 +97,26 @@ async def charge(session: AsyncSession, buyer: Principal, billable: int, now: da
         )
 
 
-async def record_usage(
-    session: AsyncSession,
-    buyer: Principal,
-    endpoint: str,
-    purpose: str,
-    usage: Usage,
-    now: datetime,
-) -> UsageEvent:
-    event = UsageEvent(
-        buyer_org_id=buyer.org_id,
-        api_key_id=buyer.key_id,
-        created_at=now,
-        day=now.astimezone(UTC).date(),
-        month=month_of(now),
-        endpoint=endpoint,
-        purpose=purpose,
-        records=usage.records,
-        billable_records=usage.billable_records,
-        matched_records=usage.matched_records,
-    )
-    session.add(event)
-    await session.flush()
-    session.add_all(
-        UsageCredit(event_id=event.id, holder_org_id=holder, matched_records=count)
+def usage_rows(
+    buyer: Principal, endpoint: str, purpose: str, usage: Usage, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A verify's usage event and its credits (one per holder that confirmed), every column
+    given, for the verify to insert with its audit entry."""
+    event = {
+        "id": uuid.uuid4(),
+        "buyer_org_id": buyer.org_id,
+        "api_key_id": buyer.key_id,
+        "created_at": now,
+        "day": now.astimezone(UTC).date(),
+        "month": month_of(now),
+        "endpoint": endpoint,
+        "purpose": purpose,
+        "records": usage.records,
+        "billable_records": usage.billable_records,
+        "matched_records": usage.matched_records,
+    }
+    credits = [
+        {"event_id": event["id"], "holder_org_id": holder, "matched_records": count}
         for holder, count in sorted(usage.credits.items())
-    )
-    await session.flush()
-    return event
+    ]
+    return event, credits

@@ -48,16 +48,17 @@ def key_prefix(key: str) -> str:
     return key[: role_end + _PREFIX_CHARS]
 
 
+_BY_PREFIX: Final = (
+    sa.select(ApiKey.id, ApiKey.hash, Org.id, Org.name, Org.role)
+    .join(Org, Org.id == ApiKey.org_id)
+    .where(ApiKey.prefix == sa.bindparam("prefix"), ApiKey.revoked_at.is_(None))
+)
+
+
 async def find_principal(session: AsyncSession, keyring: KeyRing, token: str) -> Principal:
     if not KEY_PATTERN.fullmatch(token):
         raise Unauthenticated()
-    row = (
-        await session.execute(
-            sa.select(ApiKey.id, ApiKey.hash, Org.id, Org.name, Org.role)
-            .join(Org, Org.id == ApiKey.org_id)
-            .where(ApiKey.prefix == key_prefix(token), ApiKey.revoked_at.is_(None))
-        )
-    ).one_or_none()
+    row = (await session.execute(_BY_PREFIX, {"prefix": key_prefix(token)})).one_or_none()
     presented = keyring.api_key_hash(token)
     stored = row[1] if row is not None else bytes(len(presented))
     if not hmac.compare_digest(presented, stored) or row is None:

@@ -1,17 +1,26 @@
 """Verify: the request charged against the buyer's quota, index values looked up, verdicts given,
 the usage event written: all in the request's one transaction, which the route begins only once
-the records are normalised and signed (so SQLite's write lock is never held for that)."""
+the records are normalised and signed (so SQLite's write lock is never held for that).
+
+The event, its credits and the audit entry are written together: on PostgreSQL in one statement
+(two of the inserts as data-modifying WITH clauses), so one round trip; on SQLite, one after
+another. With the charge, the lookup and the commit, a verify is four statements after BEGIN."""
 
 from datetime import UTC
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import StoreUnavailable
-from app.services.audit import audit
+from app.models import AuditEvent
+from app.models import UsageCredit
+from app.models import UsageEvent
+from app.services.audit import audit_row
 from app.services.metering import charge
-from app.services.metering import record_usage
+from app.services.metering import usage_rows
 from app.services.principals import Principal
 from matching import Judgement
 from matching import Probe
@@ -20,6 +29,8 @@ from matching import judge
 from matching import lookup
 from matching import probe_values
 from matching import tally
+from matching.base import Base
+from matching.base import on_postgresql
 from schemas.vocabulary import AuditAction
 from schemas.vocabulary import Endpoint
 
@@ -38,18 +49,30 @@ async def verify(
         hits = await lookup(session, probe_values(probes), now.date())
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
-        event = await record_usage(session, buyer, endpoint, purpose, usage, now)
-        await audit(
-            session,
+        event, credits = usage_rows(buyer, endpoint, purpose, usage, now)
+        entry = audit_row(
             buyer,
             AuditAction(f"verify.{endpoint}"),
-            event_id=event.id,
+            event_id=event["id"],
             records=usage.records,
             billable_records=usage.billable_records,
             matched_records=usage.matched_records,
         )
+        await _insert(session, (UsageEvent, [event]), (UsageCredit, credits), (AuditEvent, [entry]))
     except sqlalchemy.exc.DBAPIError as error:
         # Nothing a verify writes can conflict with anything: a refusal from the store means it
         # cannot meter, so nothing is answered (and the transaction rolls back: nothing billed).
         raise StoreUnavailable() from error
     return verdicts, usage
+
+
+async def _insert(session: AsyncSession, *inserts: tuple[type[Base], list[dict[str, Any]]]) -> None:
+    """Rows into their tables, in this order (a row may refer to an earlier one)."""
+    statements = [sa.insert(model).values(rows) for model, rows in inserts if rows]
+    if on_postgresql(session):
+        # The first ones run as WITH clauses of the last: PostgreSQL runs every data-modifying
+        # WITH clause, and checks foreign keys at the statement's end, when all rows are in.
+        *first, last = statements
+        statements = [last.add_cte(*(one.cte(f"w{i}") for i, one in enumerate(first)))]
+    for statement in statements:
+        await session.execute(statement)

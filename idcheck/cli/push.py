@@ -253,16 +253,16 @@ def push(
         started = time.perf_counter()
         with closing(signing.source), progress_bar(console) as progress:
             task = progress.add_task("pushing", total=signing.source.size or None)
-            for outcome in sign_rows(signing.job, signing.source.rows(), signing.jobs):
-                summary.rows += 1
-                if outcome.action == "signed":
-                    summary.signed += 1
-                    summary.by_kind.update(outcome.kinds)
-                    uploader.add(outcome.external_id, outcome.upload)
+            for chunk in sign_rows(signing.job, signing.source.rows(), signing.jobs):
+                summary.rows += chunk.rows
+                summary.signed += len(chunk.signed)
+                summary.by_kind.update(chunk.by_kind)
+                for external_id, line in chunk.signed:
+                    uploader.add(external_id, line)
                     if len(uploader.lines) >= chunk_size:
                         uploader.flush()
                         progress.update(task, completed=signing.source.bytes_read())
-                else:
+                for outcome in chunk.notes:
                     summary.skipped += outcome.action == "skipped"
                     summary.rejected += outcome.action == "rejected"
             uploader.flush()

@@ -47,7 +47,6 @@ from signatures.dates import today
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_PROGRESS_EVERY: Final = 2000
 SMALL_FILE: Final = 1 << 20  # below a megabyte, starting worker processes costs more than it saves
 
 
@@ -87,21 +86,17 @@ def sign_csv(
     summary = Summary()
     started = time.perf_counter()
     task = progress.add_task("signing", total=source.size or None)
-    for outcome in sign_rows(job, source.rows(), jobs):
-        summary.rows += 1
-        if summary.rows % _PROGRESS_EVERY == 0:
-            progress.update(task, completed=source.bytes_read())
-        summary.invalid.update(outcome.invalid)
-        if outcome.action == "signed":
-            out.write(outcome.upload + "\n")
-            summary.signed += 1
-            summary.by_kind.update(outcome.kinds)
-            if outcome.invalid:
-                rejects.add(outcome.line, "signed", outcome.invalid, outcome.reason)
-        else:
+    for chunk in sign_rows(job, source.rows(), jobs):
+        summary.rows += chunk.rows
+        progress.update(task, completed=source.bytes_read())
+        summary.invalid.update(chunk.invalid)
+        out.write("".join(line + "\n" for _, line in chunk.signed))
+        summary.signed += len(chunk.signed)
+        summary.by_kind.update(chunk.by_kind)
+        for outcome in chunk.notes:
             summary.skipped += outcome.action == "skipped"
             summary.rejected += outcome.action == "rejected"
-            fields = outcome.invalid if outcome.action == "skipped" else ()
+            fields = outcome.invalid if outcome.action != "rejected" else ()
             rejects.add(outcome.line, outcome.action, fields, outcome.reason)
     progress.update(task, completed=source.size)
     summary.seconds = time.perf_counter() - started

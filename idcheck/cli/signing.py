@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import multiprocessing
+from collections import Counter
 from collections import deque
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -123,6 +124,30 @@ class Outcome:
     external_id: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """What became of a chunk of rows, as a worker sends it back: the signed rows' record ids
+    and upload lines, in the rows' order; counts; and the outcome of each row worth a note
+    (skipped, rejected, or signed with invalid fields), in order. Whole chunks cross between
+    processes, not one object per row, which would cost the reader more than the signing."""
+
+    rows: int = 0
+    signed: list[tuple[str, str]] = field(default_factory=list)  # (external_id, upload line)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    invalid: Counter[str] = field(default_factory=Counter)
+    notes: list[Outcome] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.invalid.update(outcome.invalid)
+        if outcome.action == "signed":
+            self.signed.append((outcome.external_id, outcome.upload))
+            self.by_kind.update(outcome.kinds)
+            if outcome.invalid:
+                self.notes.append(outcome)
+        else:
+            self.notes.append(outcome)
+
+
 def derive_external_id(fields: Mapping[str, str], key: bytes) -> str:
     """A record id for files without one: keyed, so it reveals nothing; stable across runs."""
     message = b"idcheck:v1:external_id" + b"".join(
@@ -137,8 +162,8 @@ def _reasons(reasons: Mapping[str, str]) -> str:
     return "; ".join(f"{name}: {why}" for name, why in reasons.items())
 
 
-def sign_chunk(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> list[Outcome]:
-    """Outcomes of rows, signed together (blind mode: in one evaluation request per 10,000)."""
+def sign_chunk(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> Chunk:
+    """What became of rows, signed together (blind mode: in one evaluation request per 10,000)."""
     columns = job.columns
     normalized = [
         normalize_record(
@@ -148,10 +173,10 @@ def sign_chunk(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> list[Outc
         for _, row in rows
     ]
     signed = job.signer.sign([one.fields for one in normalized])
-    return [
-        _outcome(job, line, row, one, signatures)
-        for (line, row), one, signatures in zip(rows, normalized, signed, strict=True)
-    ]
+    chunk = Chunk(rows=len(rows))
+    for (line, row), one, signatures in zip(rows, normalized, signed, strict=True):
+        chunk.add(_outcome(job, line, row, one, signatures))
+    return chunk
 
 
 def _outcome(
@@ -219,18 +244,18 @@ def _start_worker(job: SignJob) -> None:
     _worker_job = job
 
 
-def _sign_chunk(rows: tuple[tuple[int, list[str]], ...]) -> list[Outcome]:
+def _sign_chunk(rows: tuple[tuple[int, list[str]], ...]) -> Chunk:
     assert _worker_job is not None
     return sign_chunk(_worker_job, rows)
 
 
-def sign_rows(job: SignJob, rows: Iterable[tuple[int, list[str]]], jobs: int) -> Iterator[Outcome]:
-    """Outcomes in the rows' order; with ``jobs`` > 1, computed by that many processes."""
+def sign_rows(job: SignJob, rows: Iterable[tuple[int, list[str]]], jobs: int) -> Iterator[Chunk]:
+    """Chunks in the rows' order; with ``jobs`` > 1, computed by that many processes."""
     if jobs <= 1:
         iterator = iter(rows)
         try:
             while chunk := tuple(islice(iterator, CHUNK_ROWS)):
-                yield from sign_chunk(job, chunk)
+                yield sign_chunk(job, chunk)
         finally:
             _close_clients()
         return
@@ -238,11 +263,11 @@ def sign_rows(job: SignJob, rows: Iterable[tuple[int, list[str]]], jobs: int) ->
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start_worker, initargs=(job,)
     ) as pool:
-        pending: deque[Future[list[Outcome]]] = deque()
+        pending: deque[Future[Chunk]] = deque()
         iterator = iter(rows)
         while chunk := tuple(islice(iterator, CHUNK_ROWS)):
             pending.append(pool.submit(_sign_chunk, chunk))
             if len(pending) >= 2 * jobs:
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
