@@ -176,7 +176,7 @@ def _serve(
     from app.logs import log_config
 
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:serving_app",
         factory=True,
         host=host,
         port=port,
