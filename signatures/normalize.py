@@ -122,11 +122,12 @@ def normalize_record(
             elif country is not None or "street" in fields or "postcode" in fields:
                 fields[name] = region
             continue
+        raw = record.get(name)
+        if raw is None or not (text := trim(raw)):
+            continue
         try:
-            value = _check(name, record.get(name), region)
+            alone = _ALONE.get(name)
+            fields[name] = alone(text) if alone is not None else _IN_CONTEXT[name](text, region)
         except InvalidValue as exc:
             reasons[name] = str(exc)
-            continue
-        if value is not None:
-            fields[name] = value
     return NormalizedRecord(fields, list(reasons), reasons)

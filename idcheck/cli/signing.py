@@ -133,27 +133,45 @@ class Chunk:
 
     rows: int = 0
     signed: list[tuple[str, str]] = field(default_factory=list)  # (external_id, upload line)
-    by_kind: Counter[str] = field(default_factory=Counter)
-    invalid: Counter[str] = field(default_factory=Counter)
     notes: list[Outcome] = field(default_factory=list)
+    # Rows by the kinds they were signed with, and by the fields found invalid (a few shapes).
+    kind_sets: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    invalid_sets: Counter[tuple[str, ...]] = field(default_factory=Counter)
 
     def add(self, outcome: Outcome) -> None:
-        self.invalid.update(outcome.invalid)
+        if outcome.invalid:
+            self.invalid_sets[outcome.invalid] += 1
+            self.notes.append(outcome)
         if outcome.action == "signed":
             self.signed.append((outcome.external_id, outcome.upload))
-            self.by_kind.update(outcome.kinds)
-            if outcome.invalid:
-                self.notes.append(outcome)
-        else:
+            self.kind_sets[outcome.kinds] += 1
+        elif not outcome.invalid:
             self.notes.append(outcome)
+
+    @property
+    def by_kind(self) -> Counter[str]:
+        return _expand(self.kind_sets)
+
+    @property
+    def invalid(self) -> Counter[str]:
+        return _expand(self.invalid_sets)
+
+
+def _expand(sets: Counter[tuple[str, ...]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for names, rows in sets.items():
+        for name in names:
+            counts[name] += rows
+    return counts
+
+
+_ID_HEADS: Final = tuple((name, b"\x1f" + name.encode("ascii") + b"=") for name in FIELDS)
 
 
 def derive_external_id(fields: Mapping[str, str], key: bytes) -> str:
     """A record id for files without one: keyed, so it reveals nothing; stable across runs."""
     message = b"idcheck:v1:external_id" + b"".join(
-        b"\x1f" + name.encode("ascii") + b"=" + fields[name].encode("utf-8")
-        for name in FIELDS
-        if name in fields
+        [head + fields[name].encode("utf-8") for name, head in _ID_HEADS if name in fields]
     )
     return "h" + hmac.digest(key, message, hashlib.sha256)[:16].hex()
 
