@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from typing import Final
 from uuid import UUID
 
 from matching.keyring import KeyRing
@@ -80,17 +81,27 @@ class Judgement:
     holders: frozenset[UUID]  # the holders whose data confirmed this record (for credits only)
 
 
+_NO_MATCH: Final = KindCheck(False, 0, None)
+
+
 def judge(probe: Probe, hits: Hits) -> Judgement:
     checks: dict[str, KindCheck] = {}
     confirmed: set[UUID] = set()
     for kind in KINDS:
-        if kind not in probe.values:
+        values = probe.values.get(kind)
+        if values is None:
             continue
-        holders: dict[UUID, date] = {}
-        for value in probe.values[kind]:
-            for holder, seen in hits.get(value, {}).items():
-                holders[holder] = max(seen, holders.get(holder, seen))
-        checks[kind] = KindCheck(bool(holders), len(holders), max(holders.values(), default=None))
+        if len(values) == 1:  # one key version: the holders of the one value, as they are
+            holders = hits.get(values[0], {})
+        else:
+            holders = {}
+            for value in values:
+                for holder, seen in hits.get(value, {}).items():
+                    holders[holder] = max(seen, holders.get(holder, seen))
+        if not holders:
+            checks[kind] = _NO_MATCH
+            continue
+        checks[kind] = KindCheck(True, len(holders), max(holders.values()))
         confirmed.update(holders)
     matched = {kind for kind, check in checks.items() if check.match}
     if not checks:
