@@ -2,6 +2,11 @@
 set-based merge replaces the destination's rows. No INSERT per row, no ORM object per record, and
 nothing kept in memory but the chunk being copied.
 
+When the destination holds nothing of the dataset yet (a first upload, a fresh snapshot), there is
+nothing to replace: the records are copied straight into it, inside a savepoint, and the batch is
+then checked for a record key given twice (the staging table's other use); if there is one, the
+savepoint is rolled back and the upload goes the staging way, which names each repeat.
+
 SQLite has no COPY: index.replace_records serves it, chunk by chunk.
 """
 
@@ -9,6 +14,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,12 +25,23 @@ from signatures import KIND_CODES
 _COLUMNS = ("ordinal", "record_key", "kind", "key_version", "value", "updated_at", "expires_on")
 
 
-class BulkLoad:
-    """One upload's staging table, in the caller's transaction (dropped at its end)."""
+class RepeatedKeys(Exception):
+    """A batch copied straight into its destination holds a record key twice."""
 
-    def __init__(self, session: AsyncSession, destination: Destination) -> None:
+
+class BulkLoad:
+    """One upload's staging table, in the caller's transaction (dropped at its end); or, with
+    ``direct``, the destination itself, inside a savepoint."""
+
+    def __init__(
+        self, session: AsyncSession, destination: Destination, *, direct: bool = False
+    ) -> None:
         self.session = session
         self.destination = destination
+        self.direct = direct
+        self._savepoint: Any = None
+        self._constants: tuple[Any, ...] = ()
+        self._direct_columns: tuple[str, ...] = ()
         self.name = f"upload_{secrets.token_hex(6)}"
         self.staging = sa.Table(
             self.name,
@@ -39,19 +56,39 @@ class BulkLoad:
         )
         self._connection: Any = None
 
-    async def start(self) -> None:
-        await self.session.execute(
-            sa.text(
-                f"CREATE TEMPORARY TABLE {self.name} (ordinal integer, record_key bytea, "
-                "kind smallint, key_version smallint, value bytea, updated_at date, "
-                "expires_on date) ON COMMIT DROP"
+    @classmethod
+    async def open(
+        cls, session: AsyncSession, destination: Destination, holder_org_id: Any, batch_id: Any
+    ) -> "BulkLoad":
+        """Straight into the destination when it holds nothing of the dataset yet, else staged.
+        The caller holds the dataset's row lock: no other upload fills it meanwhile."""
+        held = await session.scalar(sa.select(sa.literal(1)).where(destination.scope()).limit(1))
+        bulk = cls(session, destination, direct=held is None)
+        await bulk.start(holder_org_id, batch_id)
+        return bulk
+
+    async def start(self, holder_org_id: Any = None, batch_id: Any = None) -> None:
+        if self.direct:
+            self._savepoint = await self.session.begin_nested()
+            constants = {**self.destination.columns(), "holder_org_id": holder_org_id}
+            self._constants = (*constants.values(), batch_id)
+            self._direct_columns = (*_COLUMNS[1:], *constants, "batch_id")
+        else:
+            await self.session.execute(
+                sa.text(
+                    f"CREATE TEMPORARY TABLE {self.name} (ordinal integer, record_key bytea, "
+                    "kind smallint, key_version smallint, value bytea, updated_at date, "
+                    "expires_on date) ON COMMIT DROP"
+                )
             )
-        )
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         self._connection = raw.driver_connection  # asyncpg's own connection, same transaction
 
     async def copy(self, records: Sequence[tuple[int, IndexedRecord]]) -> None:
+        if self.direct:
+            await self._copy_direct(records)
+            return
         rows = [
             (ordinal, r.record_key, KIND_CODES[kind], r.key_version, value, r.updated_at,
              r.expires_on)
@@ -59,6 +96,40 @@ class BulkLoad:
             for kind, value in r.values.items()
         ]  # fmt: skip
         await self._connection.copy_records_to_table(self.name, records=rows, columns=_COLUMNS)
+
+    async def _copy_direct(self, records: Sequence[tuple[int, IndexedRecord]]) -> None:
+        rows = [
+            (r.record_key, KIND_CODES[kind], r.key_version, value, r.updated_at, r.expires_on,
+             *self._constants)
+            for _, r in records
+            for kind, value in r.values.items()
+        ]  # fmt: skip
+        try:
+            await self._connection.copy_records_to_table(
+                self.destination.table.name, records=rows, columns=self._direct_columns
+            )
+        except asyncpg.UniqueViolationError:  # a key and kind given twice
+            raise RepeatedKeys() from None
+
+    async def check_direct(self, records: int) -> None:
+        """After a direct copy of ``records`` records: each under a key of its own, or
+        RepeatedKeys (two records under one key with no kind in common break no constraint)."""
+        table = self.destination.table
+        keys = await self.session.scalar(
+            sa.select(sa.func.count(sa.distinct(table.c.record_key))).where(
+                self.destination.scope()
+            )
+        )
+        if keys != records:
+            raise RepeatedKeys()
+        await self._savepoint.commit()  # RELEASE SAVEPOINT: the rows stay in the transaction
+
+    async def staged(self) -> "BulkLoad":
+        """Undo a direct copy (back to the savepoint) and start again through a staging table."""
+        await self._savepoint.rollback()
+        bulk = BulkLoad(self.session, self.destination)
+        await bulk.start()
+        return bulk
 
     async def repeated(self) -> list[int]:
         """Ordinals of records whose key an earlier record of the batch had."""

@@ -18,26 +18,10 @@ from schemas.vocabulary import AuditAction
 
 
 async def audit(
-    session: AsyncSession,
-    actor: Principal | None,
-    action: AuditAction,
-    *,
-    object_type: str | None = None,
-    object_id: UUID | int | str | None = None,
-    dataset_id: UUID | None = None,
-    event_id: UUID | None = None,
-    **counts: int,
+    session: AsyncSession, actor: Principal | None, action: AuditAction, **entry: Any
 ) -> None:
-    entry = audit_row(
-        actor,
-        action,
-        object_type=object_type,
-        object_id=object_id,
-        dataset_id=dataset_id,
-        event_id=event_id,
-        **counts,
-    )
-    session.add(AuditEvent(**entry))
+    """Add an entry (``entry``: the keywords of ``audit_row``) and flush it."""
+    session.add(AuditEvent(**audit_row(actor, action, **entry)))
     await session.flush()
 
 

@@ -40,6 +40,7 @@ from matching import keys_in_batch
 from matching import on_postgresql
 from matching import replace_records
 from matching.bulk import BulkLoad
+from matching.bulk import RepeatedKeys
 from matching.index import CHUNK
 from schemas.datasets import UploadBody
 from schemas.datasets import UploadRecord
@@ -253,12 +254,24 @@ class _Writer:
     async def finish(self) -> None:
         if self.bulk is None or self.details:
             return
+        if self.bulk.direct:
+            await self.bulk.check_direct(self.written)
+            return
         for index in await self.bulk.repeated():
             self.details.append(
                 detail(("records", index, "external_id"), "appears twice in this batch")
             )
         if not self.details:
             await self.bulk.merge(self.dataset.org_id, self.batch.id)
+
+
+async def _write(writer: _Writer, spool: Spool) -> _Writer:
+    for chunk in spool.read():
+        await writer.write(chunk)
+        if len(writer.details) >= MAX_DETAILS:
+            break
+    await writer.finish()
+    return writer
 
 
 async def ingest(
@@ -278,14 +291,13 @@ async def ingest(
     destination = Destination(dataset.id, snapshot_id)
     bulk = None
     if on_postgresql(session):
-        bulk = BulkLoad(session, destination)
-        await bulk.start()
-    writer = _Writer(session, dataset, destination, batch, bulk)
-    for chunk in spool.read():
-        await writer.write(chunk)
-        if len(writer.details) >= MAX_DETAILS:
-            break
-    await writer.finish()
+        bulk = await BulkLoad.open(session, destination, dataset.org_id, batch.id)
+    try:
+        writer = await _write(_Writer(session, dataset, destination, batch, bulk), spool)
+    except RepeatedKeys:
+        assert bulk is not None
+        bulk = await bulk.staged()  # the staging way names each repeated key
+        writer = await _write(_Writer(session, dataset, destination, batch, bulk), spool)
     if writer.details:
         raise InvalidInput(
             "the batch is not valid; nothing was written", details=writer.details[:MAX_DETAILS]

@@ -174,6 +174,28 @@ def _bad_batches(good: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, A
     ]
 
 
+async def test_a_key_given_twice_in_a_first_upload_is_named_and_nothing_is_written(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller
+) -> None:
+    """Into an empty dataset the records are copied straight in (PostgreSQL); a repeated
+    external_id there, with a kind in common or none, still fails whole and names the repeat."""
+    good = await _records(client, holder)
+    email_only = {**good[2], "signatures": {"email": good[2]["signatures"]["email"]}}
+    phone_only = {**good[0], "signatures": {"phone": good[0]["signatures"]["phone"]}}
+    for batch in (
+        [good[0], good[1], {**good[2], "external_id": good[0]["external_id"]}],
+        [{**email_only, "external_id": "same"}, good[1], {**phone_only, "external_id": "same"}],
+    ):
+        dataset = await new_dataset(client, holder)
+        before = await db_snapshot(app)
+        answer = await upload(client, holder, dataset, batch)
+        assert answer.status_code == 422, answer.text
+        details = answer.json()["error"]["details"]
+        assert [(d["index"], d["field"]) for d in details] == [(2, "external_id")], details
+        assert await db_snapshot(app) == before
+        assert (await upload(client, holder, dataset, good)).status_code == 200
+
+
 async def test_one_bad_record_rejects_the_batch_and_nothing_is_written(
     app: FastAPI, client: httpx.AsyncClient, holder: Caller
 ) -> None:
