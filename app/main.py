@@ -183,7 +183,7 @@ def serving_app() -> FastAPI:
     """The app as `idcheck serve` runs it in each worker process. What exists once it is made
     (modules, the app, SQLAlchemy's and pydantic's tables) lives as long as the process: frozen
     out of the collector's sight, a full collection no longer walks it in the middle of a
-    request (p99 of a single verify here: about 110 ms before, 45-80 ms after)."""
+    request (p99 of a single verify here: about 110 ms before, 45-60 ms after)."""
     app = create_app()
     gc.collect()
     gc.freeze()
