@@ -1,6 +1,8 @@
 """idcheck beside the machine's raw limits, in one run, as JSON and a table.
 
 python -m bench --scale small [--workers 2]   # the service on PostgreSQL (bench/service.py)
+python -m bench --scale large --keep-database # ... and keep the loaded database
+python -m bench --scale large --phases verify # the verify phases alone, on the kept database
 python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
 python -m bench blind [--rows N]              # blind mode: evaluation, push (bench/blind.py)
 python -m bench soak [--seconds 120]          # hostile clients beside good ones (bench/soak.py)
@@ -19,6 +21,7 @@ from rich.table import Table
 from bench import soak
 from bench.blind import bench_blind
 from bench.service import run
+from bench.service import run_verify
 from bench.sign import bench_sign
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -59,6 +62,17 @@ def main() -> None:
         help="a server where the benchmark may create and drop its own database",
     )
     parser.add_argument("--workdir", type=Path, default=OUT)
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="keep the loaded database (its URL and key in WORKDIR/SCALE-database.json)",
+    )
+    parser.add_argument(
+        "--phases",
+        choices=["all", "verify"],
+        default="all",
+        help="verify: only the verify phases, on the database a --keep-database run kept",
+    )
     commands = parser.add_subparsers(dest="command")
     sign = commands.add_parser("sign", help="idcheck sign on a generated French customer file")
     sign.add_argument("--rows", type=int, default=1_000_000)
@@ -74,9 +88,20 @@ def main() -> None:
         report = bench_blind(args.rows, args.postgres_url, args.workdir)
         title = f"blind mode, push of {args.rows:,} rows"
         (args.workdir / "blind.json").write_text(json.dumps(report, indent=2) + "\n")
+    elif args.phases == "verify":
+        out = args.workdir / f"{args.scale}-verify.json"
+        report = run_verify(args.scale, args.workers, args.workdir, out)
+        title = f"verify against raw limits, scale {args.scale}, kept database"
     else:  # run() writes its report itself, after each phase
         out = args.workdir / f"{args.scale}.json"
-        report = run(args.scale, args.workers, args.postgres_url, args.workdir, out)
+        report = run(
+            args.scale,
+            args.workers,
+            args.postgres_url,
+            args.workdir,
+            out,
+            keep_db=args.keep_database,
+        )
         title = f"idcheck against raw limits, scale {args.scale}"
     print(json.dumps(report, indent=2))
     Console().print(_table(title, report))

@@ -94,8 +94,9 @@ def server(
         return done.stdout.strip()
 
     run("migrate")
-    run("admin", "create-org", "bench-admin", "--role", "admin")
-    admin = run("admin", "create-key", "bench-admin")
+    admin_org = f"bench-admin-{secrets.token_hex(4)}"  # one per start: a kept database is reused
+    run("admin", "create-org", admin_org, "--role", "admin")
+    admin = run("admin", "create-key", admin_org)
     port = 18000 + secrets.randbelow(2000)
     process = subprocess.Popen(
         [IDCHECK, "serve", "--port", str(port), "--workers", str(workers)],
@@ -211,9 +212,12 @@ def psi_job(holder_emails: list[str], buyer_emails: list[str]) -> tuple[float, i
     return time.perf_counter() - started, int(size)
 
 
-def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -> dict[str, Any]:
+def run(
+    scale: str, workers: int, postgres_url: str, workdir: Path, out: Path, *, keep_db: bool = False
+) -> dict[str, Any]:
     """The whole benchmark; ``out`` gets the report so far after each phase, so that a run that
-    fails late (a 10 M run takes two hours) keeps what it measured."""
+    fails late (a 10 M run takes two hours) keeps what it measured. With ``keep_db``, the loaded
+    database outlives the run, for `--phases verify` (``kept_database``)."""
     sizes = SCALES[scale]
     name = f"idcheck_bench_{secrets.token_hex(4)}"
     admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
@@ -223,6 +227,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
     keyring = KeyRing(master=bytes.fromhex(master), versions=(1,), current=1)
     key = derive_signing_key(bytes.fromhex(master), 1)
     report: dict[str, Any] = {"scale": scale, "workers": workers, "cpu_count": os.cpu_count()}
+    kept = False
 
     def keep(name: str, value: Any) -> Any:
         report[name] = value
@@ -237,8 +242,7 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
             server(dsn, master, workers, workdir) as (base, admin, pid),
             httpx.Client(base_url=base, timeout=3600) as client,
         ):
-            holder, buyer = _org(client, admin, "holder"), _org(client, admin, "buyer")
-            buyers = [_org(client, admin, "buyer", f"bench-buyer-{n}") for n in range(BUYERS)]
+            holder, buyer, buyers = _org(client, admin, "holder"), *_buyers(client, admin)
             holder_headers = {"Authorization": f"Bearer {holder}"}
             dataset = client.post(
                 "/v1/datasets",
@@ -304,12 +308,59 @@ def run(scale: str, workers: int, postgres_url: str, workdir: Path, out: Path) -
                 | {"p99_growth": last["p99_ms"] / first["p99_ms"]},
             )
             keep("psi", _peer(base, buyer, sizes))
+        if keep_db:  # only a database that was loaded whole is kept
+            state = kept_database(workdir, scale)
+            state.unlink(missing_ok=True)
+            state.touch(0o600)  # it holds the master key
+            state.write_text(json.dumps({"dsn": dsn, "master": master, "records": total}))
+            kept = True
     finally:
-        asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not kept:
+            asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         for signed in files:
             signed.path.unlink(missing_ok=True)
     keep("sign", bench_sign(sizes.sign, workdir))
     return report
+
+
+def kept_database(workdir: Path, scale: str) -> Path:
+    """Where a run with `--keep-database` leaves its database's URL and master key."""
+    return workdir / f"{scale}-database.json"
+
+
+def run_verify(scale: str, workers: int, workdir: Path, out: Path) -> dict[str, Any]:
+    """The verify phases alone, against the database a `--keep-database` run loaded: minutes
+    where loading 10 M records takes two hours. The database is kept again (drop it yourself)."""
+    kept = kept_database(workdir, scale)
+    if not kept.exists():
+        raise SystemExit(f"no kept database: run `python -m bench --scale {scale} --keep-database`")
+    state = json.loads(kept.read_text())
+    dsn, master, total = state["dsn"], state["master"], state["records"]
+    sizes = SCALES[scale]
+    keyring = KeyRing(master=bytes.fromhex(master), versions=(1,), current=1)
+    report: dict[str, Any] = {
+        "scale": scale,
+        "workers": workers,
+        "cpu_count": os.cpu_count(),
+        "records": total,
+    }
+    buyer_rows = _buyer_rows(sizes)
+    with (
+        server(dsn, master, workers, workdir) as (base, admin, _),
+        httpx.Client(base_url=base, timeout=3600) as client,
+    ):
+        buyer, buyers = _buyers(client, admin)
+        _settle(dsn)
+        report["verify"] = _verify(base, buyer, buyers, dsn, buyer_rows, keyring, sizes, workdir)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _buyers(client: httpx.Client, admin: str) -> tuple[str, list[str]]:
+    """A buyer for the batch and single-record phases, and BUYERS more for the spread one."""
+    run = secrets.token_hex(3)  # names are unique, and a kept database is used again
+    buyer = _org(client, admin, "buyer", f"bench-buyer-{run}")
+    return buyer, [_org(client, admin, "buyer", f"bench-buyer-{run}-{n}") for n in range(BUYERS)]
 
 
 def _resume(memory: TreeMemory, pid: int) -> TreeMemory:
