@@ -14,9 +14,9 @@ from enum import StrEnum
 from signatures import oprf
 from signatures.keys import check_version
 from signatures.keys import derive_key
-from signatures.kinds import KINDS
 from signatures.sign import SIGNATURE_BYTES
 from signatures.sign import canonical_message
+from signatures.sign import signable_kinds
 
 
 class Scheme(StrEnum):
@@ -37,11 +37,6 @@ def derive_oprf_secret(master: bytes, version: int) -> bytes:
 def signature_of(output: bytes) -> str:
     """The signature of an OPRF output: its first 16 bytes, lower-case hex."""
     return output[:SIGNATURE_BYTES].hex()
-
-
-def signable_kinds(fields: Mapping[str, str]) -> list[str]:
-    """The kinds whose fields are all present, in the spec's order."""
-    return [kind for kind, needed in KINDS.items() if all(name in fields for name in needed)]
 
 
 def oprf_sign_fields(fields: Mapping[str, str], secret: bytes) -> dict[str, str]:

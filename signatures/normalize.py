@@ -78,9 +78,13 @@ def _check(field: str, value: str | None, region: str) -> str | None:
     text = trim(value)
     if not text:
         return None
-    if field in _ALONE:
-        return _ALONE[field](text)
-    return _IN_CONTEXT[field](text, region)
+    return _normal_form(field, text, region)
+
+
+def _normal_form(field: str, text: str, region: str) -> str:
+    """A trimmed, non-empty value's normal form: alone, or in the region of its record."""
+    alone = _ALONE.get(field)
+    return alone(text) if alone is not None else _IN_CONTEXT[field](text, region)
 
 
 def normalize_field(
@@ -126,8 +130,7 @@ def normalize_record(
         if raw is None or not (text := trim(raw)):
             continue
         try:
-            alone = _ALONE.get(name)
-            fields[name] = alone(text) if alone is not None else _IN_CONTEXT[name](text, region)
+            fields[name] = _normal_form(name, text, region)
         except InvalidValue as exc:
             reasons[name] = str(exc)
     return NormalizedRecord(fields, list(reasons), reasons)

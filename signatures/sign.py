@@ -16,6 +16,8 @@ ALGORITHM: Final = "HMAC-SHA256-128"
 SIGNATURE_BYTES: Final = 16
 _PREFIX: Final = b"idcheck:v1:"
 _SEPARATOR: Final = b"\x1f"
+# Each kind's message head and fields, so that signing a record encodes each value once.
+_HEADS: Final = {kind: (_PREFIX + kind.encode("ascii"), names) for kind, names in KINDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +32,18 @@ class SignedRecord:
 
 def canonical_message(kind: str, fields: Mapping[str, str]) -> bytes:
     """``idcheck:v1:<kind>`` then, per field of the kind in order, 0x1F and the value in UTF-8."""
-    parts = [_PREFIX + kind.encode("ascii")]
-    for name in KINDS[kind]:
-        parts.append(_SEPARATOR + fields[name].encode("utf-8"))
-    return b"".join(parts)
+    return _message(kind, {name: fields[name].encode("utf-8") for name in KINDS[kind]})
+
+
+def _message(kind: str, encoded: Mapping[str, bytes]) -> bytes:
+    """The canonical message of ``kind`` from the values already in UTF-8."""
+    head, names = _HEADS[kind]
+    return _SEPARATOR.join([head, *[encoded[name] for name in names]])
 
 
 def _check_key(key: bytes) -> None:
     if len(key) != KEY_BYTES:
         raise ValueError(f"a signing key is {KEY_BYTES} bytes")
-
-
-# Each kind's message head and fields, so that signing a record encodes each value once.
-_HEADS: Final = {kind: (_PREFIX + kind.encode("ascii"), names) for kind, names in KINDS.items()}
 
 
 def sign_fields(fields: Mapping[str, str], key: bytes) -> dict[str, str]:
@@ -51,12 +52,16 @@ def sign_fields(fields: Mapping[str, str], key: bytes) -> dict[str, str]:
     keyed = _keyed(key)
     encoded = {name: value.encode("utf-8") for name, value in fields.items()}
     signatures: dict[str, str] = {}
-    for kind in _signable(frozenset(encoded)):
-        head, names = _HEADS[kind]
+    for kind in signable_kinds(encoded):
         mac = keyed.copy()
-        mac.update(_SEPARATOR.join([head, *[encoded[name] for name in names]]))
+        mac.update(_message(kind, encoded))
         signatures[kind] = mac.digest()[:SIGNATURE_BYTES].hex()
     return signatures
+
+
+def signable_kinds(fields: Mapping[str, object]) -> tuple[str, ...]:
+    """The kinds whose fields are all present, in the spec's order."""
+    return _signable(frozenset(fields))
 
 
 @lru_cache(maxsize=256)  # one entry per set of fields present: at most 2^8

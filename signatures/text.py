@@ -1,10 +1,12 @@
 """Text folding shared by the fields: trimming, and the name fold (names, streets, countries).
 
-Two paths give the same words by construction: ASCII text (most of a French file) folds with
-one regular expression, since case folding, NFKD and the special letters change nothing there
-but the case; other text folds word by word (white space always separates words, and no fold
-reaches across it), each word's fold kept in a bounded cache, since names and street words
-repeat. ``fold_words_reference`` is the rule itself, which the fast path is tested against.
+The fast paths (``signatures.fastpath``) give the rule's words by construction: ASCII text (most
+of a French file) folds with one regular expression, since case folding, NFKD and the special
+letters change nothing there but the case; other text folds piece by piece between white space
+(which always separates words, and which no fold reaches across), each piece's fold kept in a
+bounded cache, since name and street words repeat. ``fold_words_reference`` is the rule itself,
+applied to the whole text: what the fast paths are tested against, and all that runs inside
+``library_only()``. ``trim`` skips NFKC for ASCII, which it leaves as it is.
 """
 
 import re
