@@ -389,7 +389,8 @@ def _single(
     the next of ``keys``."""
     bodies = [{"purpose": "bench", "records": [row]} for row in buyer_rows[:2000]]
     return run_wrk(
-        f"{base}/v1/verify",
+        base,
+        "/v1/verify",
         connections=CONCURRENCY,
         seconds=seconds,
         bodies=bodies,
@@ -435,7 +436,7 @@ def _verify(
     single = _single(base, [buyer], buyer_rows, sizes.singles, workdir)
     many = _single(base, buyers, buyer_rows, sizes.singles, workdir)
     health = run_wrk(
-        f"{base}/healthz", connections=CONCURRENCY, seconds=sizes.singles, workdir=workdir
+        base, "/healthz", connections=CONCURRENCY, seconds=sizes.singles, workdir=workdir
     )
     return {
         "batch": {

@@ -26,7 +26,8 @@ def wrk() -> str:
 
 
 def run_wrk(
-    url: str,
+    base: str,
+    path: str,
     *,
     connections: int,
     seconds: int,
@@ -34,13 +35,11 @@ def run_wrk(
     keys: Sequence[str] = (),
     workdir: Path,
 ) -> dict[str, float]:
-    """GET ``url`` (no bodies), or POST each body in turn with the keys in turn, from
+    """GET ``path`` (no bodies), or POST each body to it in turn with the keys in turn, from
     ``connections`` connections over one wrk thread for ``seconds``; any answer but 2xx fails."""
     args = [wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     env = dict(os.environ)
     if bodies:
-        base, _, path = url.partition("/v1/")
-        url, path = base, "/v1/" + path
         (workdir / "wrk-bodies.txt").write_text("".join(json.dumps(b) + "\n" for b in bodies))
         (workdir / "wrk-keys.txt").write_text("".join(key + "\n" for key in keys))
         env |= {
@@ -49,7 +48,7 @@ def run_wrk(
             "IDCHECK_BENCH_PATH": path,
         }
         args += ["-s", str(SCRIPT)]
-    done = subprocess.run([*args, url], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run([*args, base + path], env=env, capture_output=True, text=True, check=True)
     return parse(done.stdout)
 
 
