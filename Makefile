@@ -7,19 +7,28 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint bench bench-sign bench-blind soak vectors openapi
 
 $(STAMP): pyproject.toml
+	@echo "setting up $(VENV) (once, or when pyproject.toml changes): the service, its tools and"
+	@echo "the test tools from the package index; about a minute"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[server,dev]'
 	touch $(STAMP)
+	@echo "$(VENV) is ready; put idcheck on your PATH with: export PATH=\"$$PWD/$(VENV)/bin:\$$PATH\""
+
+# `make run PORT=8001 HOST=0.0.0.0` to serve elsewhere.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 run: $(STAMP)
-	$(BIN)/idcheck serve
+	$(BIN)/idcheck serve --host $(HOST) --port $(PORT)
 
 # PostgreSQL runs on this machine; `IDCHECK_TEST_POSTGRES_URL= make test` runs SQLite only.
 IDCHECK_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export IDCHECK_TEST_POSTGRES_URL
 
 test: $(STAMP)
+	@echo "the whole suite, on SQLite and PostgreSQL: about 12 minutes on 2 cores"
+	@echo "(IDCHECK_TEST_POSTGRES_URL= make test: SQLite only, about half that)"
 	$(BIN)/pytest
 
 lint: $(STAMP)

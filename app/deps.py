@@ -4,23 +4,30 @@ once (a holder's dataset, one of its snapshots).
 Every dependency is a coroutine function: FastAPI runs a plain function (or a class) in its
 thread pool, a hop there and back on every request for what is an attribute read."""
 
+import logging
 import time
+from collections.abc import AsyncIterator
 from collections.abc import Iterable
+from contextlib import asynccontextmanager
 from typing import Annotated
 from typing import Final
 from uuid import UUID
 
 from fastapi import Depends
 from fastapi import FastAPI
+from fastapi import Query
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import HolderPrincipal
+from app.db import write_turn
 from app.metrics import Metrics
 from app.models import Dataset
 from app.models import Snapshot
 from app.services.datasets import owned_dataset
 from app.services.key_versions import load_keyring
+from app.services.pages import PageRequest
+from app.services.sandbox import ensure_sandbox
 from app.services.snapshots import owned_snapshot
 from app.session import RequestTransaction
 from app.session import session_of
@@ -39,6 +46,8 @@ async def _keyring(request: Request) -> KeyRing:
     return keyring
 
 
+log = logging.getLogger("idcheck")
+
 #: Seconds between two readings of the key ring prompted by requests (see keyring_knowing).
 REREAD_AFTER: Final = 1.0
 
@@ -48,6 +57,33 @@ async def reload_keyring(app: FastAPI) -> KeyRing:
     keyring = await load_keyring(app.state.engine, app.state.settings.master_secret)
     app.state.keyring, app.state.keyring_read_at = keyring, time.monotonic()
     return keyring
+
+
+@asynccontextmanager
+async def writer(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A write session outside any request, in the worker's queue of writers (SQLite)."""
+    async with write_turn(app.state.write_lock), app.state.sessionmaker() as session:
+        yield session
+
+
+async def refresh_sandbox(app: FastAPI) -> None:
+    """The sandbox's records signed under the current key version, once per version this worker
+    sees (app/services/sandbox.py)."""
+    keyring = app.state.keyring
+    if getattr(app.state, "sandbox_version", None) == keyring.current:
+        return
+    async with writer(app) as session:
+        if await ensure_sandbox(session, keyring):
+            await session.commit()
+            log.info("sandbox signed under key version %d", keyring.current)
+    app.state.sandbox_version = keyring.current
+
+
+async def refresh_keyring(app: FastAPI) -> None:
+    """The key ring read again, and the sandbox following it: after a rotation or a retirement
+    here, and every 30 s for those elsewhere."""
+    await reload_keyring(app)
+    await refresh_sandbox(app)
 
 
 async def keyring_knowing(request: Request, versions: Iterable[int] | None) -> KeyRing:
@@ -82,6 +118,19 @@ TransactionDep = Annotated[RequestTransaction, Depends(_transaction)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+
+async def _page(
+    limit: Annotated[int, Query(ge=1, le=1000, description="items in the page")] = 100,
+    starting_after: Annotated[
+        UUID | None, Query(description="the last id of the page before (its has_more was true)")
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit, starting_after)
+
+
+#: A list route's page (docs/api.md, "Lists").
+PageDep = Annotated[PageRequest, Depends(_page)]
 
 
 async def _dataset(dataset_id: UUID, holder: HolderPrincipal, session: SessionDep) -> Dataset:

@@ -9,6 +9,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
+from app.logs import current_request_id
 from matching import KeyRing
 from schemas import admin
 from schemas import datasets
@@ -51,7 +52,15 @@ class IdcheckError(Exception):
         return STATUS[self.code]
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        """docs/api.md's error shape, with the id of the request it answers (for support)."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "details": self.details,
+                "request_id": current_request_id(),
+            }
+        }
 
 
 class BadRequest(IdcheckError, code=ErrorCode.BAD_REQUEST): ...

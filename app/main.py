@@ -13,21 +13,24 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import handlers
 from app.db import allow_long_statements
 from app.db import create_engine
 from app.db import create_sessionmaker
 from app.db import create_single_read_sessionmaker
-from app.db import write_turn
+from app.deps import refresh_keyring
+from app.deps import refresh_sandbox
 from app.deps import reload_keyring
+from app.deps import writer
 from app.idempotency import BodyDigest
 from app.idempotency import forget_expired_answers
+from app.logs import install_record_factory
 from app.metrics import Metrics
 from app.middleware import BodyBounds
 from app.middleware import KeyInQuery
 from app.middleware import Observer
+from app.middleware import RequestId
 from app.ratelimit import RateLimiter
 from app.routes import admin
 from app.routes import datasets
@@ -44,30 +47,24 @@ from schemas.datasets import UploadBody
 log = logging.getLogger("idcheck")
 
 
-@asynccontextmanager
-async def _writer(app: FastAPI) -> AsyncIterator[AsyncSession]:
-    """A write session outside any request, in the worker's queue of writers (SQLite)."""
-    async with write_turn(app.state.write_lock), app.state.sessionmaker() as session:
-        yield session
-
-
 async def _housekeeping(app: FastAPI, settings: Settings) -> None:
     """Every 30 s, the key ring is read again (a rotation by another worker or the command line
-    reaches this one) and stale planner statistics are refreshed; every ten minutes, records
-    past their retention go, and idempotency answers past their time to live."""
+    reaches this one; the sandbox follows it) and stale planner statistics are refreshed; every
+    ten minutes, records past their retention go, and idempotency answers past their time to
+    live."""
     rounds = 0
     while True:
         await asyncio.sleep(30)
         rounds += 1
         try:
-            await reload_keyring(app)
-            async with _writer(app) as session:
+            await refresh_keyring(app)
+            async with writer(app) as session:
                 await allow_long_statements(session, settings)  # ANALYZE of a large table
                 if analysed := await refresh_statistics(session):
                     await session.commit()
                     log.info("analysed %s", ", ".join(analysed))
             if rounds % 20 == 2:  # the first a minute after start
-                async with _writer(app) as session:
+                async with writer(app) as session:
                     await allow_long_statements(session, settings)
                     records = sum((await purge(session)).values())
                     answers = await forget_expired_answers(session, settings.idempotency_ttl)
@@ -119,6 +116,7 @@ def _openapi(app: FastAPI, settings: Settings) -> Callable[[], dict[str, Any]]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    install_record_factory()
     production = settings.env == "production"
     metrics = Metrics()
 
@@ -133,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.single_read_sessionmaker = create_single_read_sessionmaker(engine)
             # SQLite has one writer: this worker's writers queue for it here, in order.
             app.state.write_lock = asyncio.Lock() if settings.is_sqlite else None
+            await refresh_sandbox(app)
             housekeeping = asyncio.create_task(_housekeeping(app, settings))
             try:
                 yield
@@ -157,11 +156,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.store = StoreHealth()
     handlers.install(app)
-    # The last added runs first: observe, refuse keys in URLs, hash, then bound the body.
+    # The last added runs first: name the request, observe, refuse keys in URLs, hash, then
+    # bound the body.
     app.add_middleware(BodyBounds, settings=settings, metrics=metrics)
     app.add_middleware(BodyDigest)
     app.add_middleware(KeyInQuery, metrics=metrics)
     app.add_middleware(Observer, metrics=metrics)
+    app.add_middleware(RequestId)
     routers = (
         service.router,
         keys.router,

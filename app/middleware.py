@@ -22,6 +22,8 @@ from app.errors import IdcheckError
 from app.errors import PayloadTooLarge
 from app.errors import RequestTimeout
 from app.limits import body_limit
+from app.logs import REQUEST_ID
+from app.logs import accept_request_id
 from app.metrics import Metrics
 from app.settings import Settings
 from schemas.vocabulary import ErrorCode
@@ -30,7 +32,7 @@ access_log = logging.getLogger("idcheck.access")
 error_log = logging.getLogger("idcheck")
 
 #: What an API key looks like, anywhere in a decoded query string.
-_QUERY_KEY: Final = re.compile(r"idc_[a-z]+_[0-9a-f]{8}", re.IGNORECASE)
+_QUERY_KEY: Final = re.compile(r"idc_[a-z]+_(?:test_)?[0-9a-f]{8}", re.IGNORECASE)
 #: Status recorded when the client went away before its answer (nginx's convention).
 CLIENT_CLOSED: Final = 499
 _CLOSE: Final = (b"connection", b"close")
@@ -44,6 +46,34 @@ async def send_error(send: Send, error: IdcheckError, *, close: bool = False) ->
         headers.append(_CLOSE)
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class RequestId:
+    """Every answer carries ``X-Request-Id``: the client's, when well formed, else a new one. It
+    is set for the request's task (app.logs.REQUEST_ID), so every log line and error body written
+    while serving the request carries it too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = accept_request_id(sent)
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        token = REQUEST_ID.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 class KeyInQuery:

@@ -51,6 +51,8 @@ class ApiKey(Base):
     #: Keyed BLAKE3 of the whole key; compared in constant time.
     hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     label: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    #: A test key (idc_<role>_test_...): sees the sandbox only, is never billed.
+    test: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
@@ -103,6 +105,8 @@ class UsageEvent(Base):
     records: Mapped[int] = mapped_column(sa.Integer)
     billable_records: Mapped[int] = mapped_column(sa.Integer)
     matched_records: Mapped[int] = mapped_column(sa.Integer)
+    #: Made with a test key, against the sandbox: never billed, reported apart.
+    test: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     __table_args__ = (
         sa.Index("ix_usage_events_buyer_created", "buyer_org_id", "created_at"),

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     #: How long an Idempotency-Key's answer is kept for replays (docs/api.md: at least 24 h).
     idempotency_hours: int = Field(24, ge=24)
     log_level: str = "INFO"
+    #: text: one line an event; json: one JSON object a line (time, level, logger, request_id,
+    #: message), for a log collector.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("database_url")
     @classmethod

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 
 from app.auth import authenticate
 from app.auth import check_role
+from app.errors import IdcheckError
 from app.errors import InvalidJson
 from app.errors import StoreUnavailable
 from app.errors import UnsupportedMediaType
@@ -63,6 +64,12 @@ async def _read_json(request: Request) -> None:
             raise InvalidJson() from None
 
 
+def _with_rate(request: Request, response: Response) -> Response:
+    """The caller's RateLimit headers (app/ratelimit.py) on an answer."""
+    response.headers.update(getattr(request.state, "rate_headers", {}))
+    return response
+
+
 class TransactionalRoute(APIRoute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,7 +93,7 @@ class TransactionalRoute(APIRoute):
             request.state.transaction = transaction
             try:
                 if self.roles is not None:
-                    check_role(await authenticate(request), self.roles)
+                    check_role(await authenticate(request), self.roles, self.operation_id)
                 if self.body_field is not None:
                     await _read_json(request)
                 elif not self.streams:
@@ -96,7 +103,7 @@ class TransactionalRoute(APIRoute):
                 try:
                     response = await handler(request)
                 except Replayed as replay:
-                    return replay.response
+                    return _with_rate(request, replay.response)
                 session = transaction.begun
                 if transaction.idempotency is not None and session is not None:
                     await transaction.idempotency.store(session, request, response, state.keyring)
@@ -107,9 +114,12 @@ class TransactionalRoute(APIRoute):
                     state.store.failed(error)
                     raise StoreUnavailable() from error
                 state.store.answered()
-                return response
+                return _with_rate(request, response)
             except Exception as error:
                 answer = state.store.answer(error)
+                told = answer if answer is not None else error
+                if isinstance(told, IdcheckError):
+                    told.headers = {**getattr(request.state, "rate_headers", {}), **told.headers}
                 if answer is None:
                     raise
                 raise answer from None

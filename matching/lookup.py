@@ -38,30 +38,48 @@ def _opted_out(table: sa.Table) -> sa.Exists:
     )
 
 
-def _lookup(matches: sa.ColumnElement[bool]) -> sa.Select[bytes, UUID, date]:
+def _lookup(matches: sa.ColumnElement[bool], sandbox: bool) -> sa.Select[bytes, UUID, date]:
     table = signature_index
+    holder = table.c.holder_org_id
+    sandbox_holder = sa.bindparam("sandbox", type_=sa.Uuid)
     return (
-        sa.select(table.c.value, table.c.holder_org_id, sa.func.max(table.c.updated_at))
+        sa.select(table.c.value, holder, sa.func.max(table.c.updated_at))
         .where(matches, table.c.expires_on > sa.bindparam("today", type_=sa.Date))
+        .where(holder == sandbox_holder if sandbox else holder != sandbox_holder)
         .where(~_opted_out(table))
-        .group_by(table.c.value, table.c.holder_org_id)
+        .group_by(table.c.value, holder)
     )
 
 
-# Built once: a verify binds only its values and the day (SQLAlchemy caches the compiled form).
-# PostgreSQL: value = ANY($1::bytea[]), one bound array, one round trip whatever the batch.
-_ON_POSTGRESQL: Final = _lookup(
-    signature_index.c.value == sa.any_(sa.bindparam("values", type_=ARRAY(BYTEA)))
-)
-_ON_SQLITE: Final = _lookup(signature_index.c.value.in_(sa.bindparam("values", expanding=True)))
+# Built once: a verify binds only its values, the day and the sandbox's holder (SQLAlchemy caches
+# the compiled form). PostgreSQL: value = ANY($1::bytea[]), one bound array, one round trip
+# whatever the batch. Indexed by "in the sandbox".
+_ON_POSTGRESQL: Final = {
+    sandbox: _lookup(
+        signature_index.c.value == sa.any_(sa.bindparam("values", type_=ARRAY(BYTEA))), sandbox
+    )
+    for sandbox in (False, True)
+}
+_ON_SQLITE: Final = {
+    sandbox: _lookup(signature_index.c.value.in_(sa.bindparam("values", expanding=True)), sandbox)
+    for sandbox in (False, True)
+}
 
 
-async def lookup(session: AsyncSession, values: Iterable[bytes], today: date) -> Hits:
+async def lookup(
+    session: AsyncSession,
+    values: Iterable[bytes],
+    today: date,
+    *,
+    sandbox_holder: UUID,
+    in_sandbox: bool = False,
+) -> Hits:
     """One query per chunk of values; values nobody holds are absent from the answer.
 
     Only live records count: not expired (``expires_on`` after today) and not opted out. Both are
     decided here, on the stored side, at each lookup: so a deletion, an expiry or an objection
-    takes effect at once, for raw and signed verify alike.
+    takes effect at once, for raw and signed verify alike. The sandbox's holder is the only one
+    looked at ``in_sandbox`` (a test key's verify), and never otherwise.
     """
     hits: Hits = {}
     wanted = sorted(set(values))
@@ -69,11 +87,12 @@ async def lookup(session: AsyncSession, values: Iterable[bytes], today: date) ->
         return hits
     statement: sa.Select[bytes, UUID, date]
     if on_postgresql(session):
-        statement, batches = _ON_POSTGRESQL, [wanted]
+        statement, batches = _ON_POSTGRESQL[in_sandbox], [wanted]
     else:
-        statement, batches = _ON_SQLITE, list(chunks(wanted, LOOKUP_CHUNK))
+        statement, batches = _ON_SQLITE[in_sandbox], list(chunks(wanted, LOOKUP_CHUNK))
     for batch in batches:
-        rows = await session.execute(statement, {"values": batch, "today": today})
+        bound = {"values": batch, "today": today, "sandbox": sandbox_holder}
+        rows = await session.execute(statement, bound)
         for value, holder, last in rows:
             hits.setdefault(value, {})[holder] = last
     return hits

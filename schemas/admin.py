@@ -31,10 +31,14 @@ class OrgOut(BaseModel):
 
 class OrgList(BaseModel):
     orgs: list[OrgOut]
+    #: More follow: ask again with starting_after = the last one's id.
+    has_more: bool = False
 
 
 class KeyCreate(Model):
     label: Label | None = None
+    #: A test key (idc_<role>_test_...): the sandbox only, never billed; holders and buyers.
+    test: bool = False
 
 
 class KeyCreated(BaseModel):
@@ -42,18 +46,22 @@ class KeyCreated(BaseModel):
     key: str
     prefix: str
     created_at: datetime
+    test: bool = False
 
 
 class KeyOut(BaseModel):
     id: UUID
     prefix: str
     label: str | None
+    test: bool
     created_at: datetime
     revoked_at: datetime | None
 
 
 class KeyList(BaseModel):
     keys: list[KeyOut]
+    #: More follow: ask again with starting_after = the last one's id.
+    has_more: bool = False
 
 
 class QuotaSet(Model):
@@ -131,3 +139,5 @@ class AuditEntry(BaseModel):
 
 class AuditLog(BaseModel):
     entries: list[AuditEntry]
+    #: More follow: ask again with starting_after = the last one's id.
+    has_more: bool = False

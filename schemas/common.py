@@ -70,6 +70,8 @@ class ErrorInfo(BaseModel):
     code: str = Field(examples=["invalid_input"])
     message: str
     details: list[ErrorDetail] = []
+    #: The request's id, as in its X-Request-Id header: what to quote to support.
+    request_id: str | None = None
 
 
 class ErrorResponse(BaseModel):

@@ -53,6 +53,8 @@ class DatasetOut(BaseModel):
 
 class DatasetList(BaseModel):
     datasets: list[DatasetOut]
+    #: More follow: ask again with starting_after = the last one's id.
+    has_more: bool = False
 
 
 class DatasetDetail(DatasetOut):

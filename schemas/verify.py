@@ -3,6 +3,7 @@
 from datetime import date
 from typing import Annotated
 from typing import Final
+from uuid import UUID
 
 from pydantic import BaseModel
 from pydantic import Field
@@ -92,6 +93,8 @@ class UsageSummary(BaseModel):
     records: int
     billable_records: int
     matched_records: int
+    #: The usage event that bills this answer (also in the audit log): the handle for a dispute.
+    event_id: UUID
 
 
 class VerifyResponse(BaseModel):

@@ -71,6 +71,15 @@ class AuditAction(StrEnum):
     VERIFY_SIGNED = "verify.signed"
 
 
+class Period(StrEnum):
+    """Relative periods of usage reports (UTC): the calendar month so far, the month before, and
+    the last 30 days with today."""
+
+    THIS_MONTH = "this_month"
+    LAST_MONTH = "last_month"
+    LAST_30_DAYS = "last_30_days"
+
+
 class ErrorCode(StrEnum):
     """``error.code`` of every error answer (docs/api.md lists each with its status and cause)."""
 
@@ -79,6 +88,7 @@ class ErrorCode(StrEnum):
     API_KEY_IN_QUERY = "api_key_in_query"
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
+    SANDBOX_ONLY = "sandbox_only"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REQUEST_TIMEOUT = "request_timeout"
@@ -104,6 +114,7 @@ STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.API_KEY_IN_QUERY: 400,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.SANDBOX_ONLY: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_TIMEOUT: 408,

@@ -111,7 +111,9 @@ def test_the_database_checks_name_each_set_whole() -> None:
 def test_roles_are_one_set_in_the_database_the_key_format_and_the_checks() -> None:
     for role in Role:
         assert KEY_PATTERN.fullmatch(f"idc_{role}_{'0' * 40}")
-        check_role(Principal(org_id=uuid4(), org_name="o", role=role, key_id=uuid4()), [role])
+        assert KEY_PATTERN.fullmatch(f"idc_{role}_test_{'0' * 40}")
+        principal = Principal(org_id=uuid4(), org_name="o", role=role, key_id=uuid4())
+        check_role(principal, [role], "list_orgs")
     assert not KEY_PATTERN.fullmatch(f"idc_auditor_{'0' * 40}")
 
 

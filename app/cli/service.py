@@ -1,12 +1,15 @@
 """`idcheck serve`, `idcheck migrate` and `idcheck admin ...`: the service's own commands."""
 
 import asyncio
+import errno
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 from collections.abc import Awaitable
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import TypeVar
@@ -19,6 +22,7 @@ from app.settings import Settings
 from app.settings import SettingsError
 from idcheck.cli.errors import CliError
 from idcheck.cli.files import FILE_PATH
+from schemas.vocabulary import Period
 from schemas.vocabulary import Role
 from signatures import Scheme
 
@@ -151,6 +155,7 @@ def serve_command(
     """Run the service (uvicorn). With nothing configured: SQLite in ./idcheck.db."""
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise CliError("--ssl-certfile and --ssl-keyfile go together")
+    _check_port_free(host, port)
     settings = ready_settings(create=True)
     if settings.is_sqlite and workers > 1:
         raise CliError("SQLite serves one worker: use PostgreSQL for --workers > 1")
@@ -158,9 +163,25 @@ def serve_command(
     metrics_dir = tempfile.mkdtemp(prefix="idcheck-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
-        _serve(host, port, workers, ssl_certfile, ssl_keyfile, settings.log_level)
+        _serve(host, port, workers, ssl_certfile, ssl_keyfile, settings)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A busy port is one clear line before anything starts (uvicorn would say Errno 98)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise CliError(f"cannot serve on {host}:{port}: {error.strerror}") from None
+            raise CliError(
+                f"port {port} on {host} is in use (another idcheck serve, or another program): "
+                f"stop it, or choose another port: --port {port + 1} (make run PORT={port + 1})"
+            ) from None
 
 
 def _serve(
@@ -169,7 +190,7 @@ def _serve(
     workers: int,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
-    log_level: str,
+    settings: Settings,
 ) -> None:
     import uvicorn
 
@@ -184,7 +205,7 @@ def _serve(
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         access_log=False,
-        log_config=log_config(log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         server_header=False,
         http="app.protocol:HeaderDeadlineProtocol",  # a deadline on the request's headers
     )
@@ -275,13 +296,17 @@ def usage_group() -> None:
 
 
 @usage_group.command("export")
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="The first day.")
 @click.option(
     "--to",
     "end",
-    required=True,
     type=click.DateTime(["%Y-%m-%d"]),
     help="The day after the last one (exclusive).",
+)
+@click.option(
+    "--period",
+    type=click.Choice([period.value for period in Period]),
+    help="Instead of --from/--to (UTC); with neither, this month.",
 )
 @click.option("--group-by", default="", help="Comma-separated: buyer, holder, day or month.")
 @click.option(
@@ -291,21 +316,40 @@ def usage_group() -> None:
     help="CSV file to write, whole or not at all (default: stdout).",
 )
 def usage_export_command(
-    start: "datetime", end: "datetime", group_by: str, output: Path | None
+    start: "datetime | None",
+    end: "datetime | None",
+    period: str | None,
+    group_by: str,
+    output: Path | None,
 ) -> None:
-    """The rows of GET /v1/usage, as CSV with a header line."""
+    """The rows of GET /v1/usage, as CSV with a header line; says on stderr what it wrote."""
     from app.services.usage import parse_group_by
+    from app.services.usage import period_bounds
     from app.services.usage import to_csv
     from app.services.usage import usage_rows
     from idcheck.cli.files import atomic_text_file
 
-    async def work(session: "AsyncSession", _: "KeyRing") -> str:
-        groups = parse_group_by(group_by)
-        return to_csv(await usage_rows(session, start.date(), end.date(), groups), groups)
+    if period is not None and (start is not None or end is not None):
+        raise CliError("give --period or --from/--to, not both")
+    if period is None and (start is None) != (end is None):
+        raise CliError("--from and --to go together (or use --period)")
+    if start is not None and end is not None:
+        first, after = start.date(), end.date()
+    else:
+        first, after = period_bounds(Period(period or Period.THIS_MONTH), date.today())
 
-    text = _run(work)
+    async def work(session: "AsyncSession", _: "KeyRing") -> tuple[str, int]:
+        groups = parse_group_by(group_by)
+        rows = await usage_rows(session, first, after, groups)
+        return to_csv(rows, groups), len(rows)
+
+    text, count = _run(work)
     with atomic_text_file(output) as handle:
         handle.write(text)
+    grouped = f", grouped by {group_by}" if group_by else ""
+    where = output if output is not None else "stdout"
+    click.echo(f"wrote {count:,} rows of usage from {first} to {after} (exclusive){grouped} "
+               f"to {where}", err=True)  # fmt: skip
 
 
 @click.command("purge")

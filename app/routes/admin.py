@@ -1,5 +1,7 @@
 """Admin: organisations and their API keys."""
 
+from datetime import UTC
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -14,9 +16,10 @@ from starlette.background import BackgroundTask
 
 from app.auth import AdminPrincipal
 from app.deps import KeyRingDep
+from app.deps import PageDep
 from app.deps import SessionDep
 from app.deps import SettingsDep
-from app.deps import reload_keyring
+from app.deps import refresh_keyring
 from app.errors import Conflict
 from app.routes import AUTHENTICATED
 from app.services import admin as service
@@ -24,6 +27,7 @@ from app.services import auditlog
 from app.services import evaluations
 from app.services import key_versions
 from app.services.privacy import opt_out_raw
+from app.services.quotas import quota_status
 from app.transaction import TransactionalRoute
 from schemas.admin import AuditLog
 from schemas.admin import EvaluationQuotaOut
@@ -42,6 +46,7 @@ from schemas.admin import QuotaOut
 from schemas.admin import QuotaSet
 from schemas.admin import RotateIn
 from schemas.common import IsoDate
+from schemas.usage import QuotaStatus
 from schemas.vocabulary import CLIENT_ROLES
 from schemas.vocabulary import AuditAction
 from signatures import Scheme
@@ -58,27 +63,43 @@ async def create_org(body: OrgCreate, admin: AdminPrincipal, session: SessionDep
 
 
 @router.get("/orgs", operation_id="list_orgs")
-async def list_orgs(_: AdminPrincipal, session: SessionDep) -> OrgList:
-    orgs = await service.list_orgs(session)
-    return OrgList(orgs=[OrgOut.model_validate(org, from_attributes=True) for org in orgs])
+async def list_orgs(_: AdminPrincipal, session: SessionDep, asked: PageDep) -> OrgList:
+    """Every organisation, oldest first, a page at a time."""
+    orgs, more = await service.list_orgs(session, asked)
+    return OrgList(
+        orgs=[OrgOut.model_validate(org, from_attributes=True) for org in orgs], has_more=more
+    )
 
 
 @router.post("/orgs/{org_id}/keys", operation_id="create_key", status_code=status.HTTP_201_CREATED)
 async def create_key(
     org_id: UUID, body: KeyCreate, admin: AdminPrincipal, session: SessionDep, keyring: KeyRingDep
 ) -> KeyCreated:
-    """A new API key; the key is shown in this answer only."""
+    """A new API key; the key is shown in this answer only. `test: true` makes a test key (a
+    holder's or a buyer's): the sandbox only, never billed (docs/sandbox.md)."""
     org = await service.get_org(session, org_id)
-    api_key, key = await service.create_key(session, admin, keyring, org, body.label)
-    return KeyCreated(id=api_key.id, key=key, prefix=api_key.prefix, created_at=api_key.created_at)
+    api_key, key = await service.create_key(
+        session, admin, keyring, org, body.label, test=body.test
+    )
+    return KeyCreated(
+        id=api_key.id,
+        key=key,
+        prefix=api_key.prefix,
+        created_at=api_key.created_at,
+        test=api_key.test,
+    )
 
 
 @router.get("/orgs/{org_id}/keys", operation_id="list_keys")
-async def list_keys(org_id: UUID, _: AdminPrincipal, session: SessionDep) -> KeyList:
-    """An organisation's keys, by prefix; never the keys themselves."""
+async def list_keys(
+    org_id: UUID, _: AdminPrincipal, session: SessionDep, asked: PageDep
+) -> KeyList:
+    """An organisation's keys, by prefix, oldest first; never the keys themselves."""
     org = await service.get_org(session, org_id)
-    keys = await service.list_keys(session, org)
-    return KeyList(keys=[KeyOut.model_validate(key, from_attributes=True) for key in keys])
+    keys, more = await service.list_keys(session, org, asked)
+    return KeyList(
+        keys=[KeyOut.model_validate(key, from_attributes=True) for key in keys], has_more=more
+    )
 
 
 @router.delete("/keys/{key_id}", operation_id="revoke_key", status_code=status.HTTP_204_NO_CONTENT)
@@ -96,6 +117,16 @@ async def set_quota(
     """A buyer's monthly billable records; a request that would pass it gets 429, unbilled."""
     org = await service.set_quota(session, admin, org_id, body.monthly_records)
     return QuotaOut(org_id=org.id, monthly_records=org.monthly_quota)
+
+
+@router.get("/orgs/{org_id}/quota", operation_id="get_quota")
+async def get_quota(
+    org_id: UUID, _: AdminPrincipal, session: SessionDep, settings: SettingsDep
+) -> QuotaStatus:
+    """Where an organisation stands this month: its quotas, what it used, what is left."""
+    org = await service.get_org(session, org_id)
+    status = await quota_status(session, org, settings.evaluation_allowance, datetime.now(UTC))
+    return QuotaStatus.model_validate(status)
 
 
 @router.put("/orgs/{org_id}/evaluation-quota", operation_id="set_evaluation_quota")
@@ -149,7 +180,7 @@ async def rotate_signing_key(
     return JSONResponse(
         KeyVersionCreated(version=version.version, scheme=scheme).model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
-        background=BackgroundTask(reload_keyring, request.app),
+        background=BackgroundTask(refresh_keyring, request.app),
     )
 
 
@@ -168,7 +199,7 @@ async def retire_key_version(
     await key_versions.retire(session, admin, version)
     return Response(
         status_code=status.HTTP_204_NO_CONTENT,
-        background=BackgroundTask(reload_keyring, request.app),
+        background=BackgroundTask(refresh_keyring, request.app),
     )
 
 
@@ -176,16 +207,16 @@ async def retire_key_version(
 async def admin_audit(
     _: AdminPrincipal,
     session: SessionDep,
+    asked: PageDep,
     org_id: UUID | None = None,
     action: AuditAction | None = None,
     dataset_id: UUID | None = None,
     start: Annotated[IsoDate | None, Query(alias="from")] = None,
     end: Annotated[IsoDate | None, Query(alias="to")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditLog:
     """Who did what, newest first: admin actions, uploads, deletions, objections, verifies."""
-    found = await auditlog.entries(
+    found, more = await auditlog.entries(
         session, org_id=org_id, action=action, dataset_id=dataset_id, start=start, end=end,
-        limit=limit,
+        asked=asked,
     )  # fmt: skip
-    return AuditLog.model_validate({"entries": found}, from_attributes=True)
+    return AuditLog.model_validate({"entries": found, "has_more": more}, from_attributes=True)

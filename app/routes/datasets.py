@@ -7,7 +7,6 @@ from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi import Depends
-from fastapi import Query
 from fastapi import Request
 from fastapi import Response
 from fastapi import status
@@ -19,6 +18,7 @@ from app.deps import MetricsDep
 from app.deps import OpenSnapshot
 from app.deps import OwnedDataset
 from app.deps import OwnedSnapshot
+from app.deps import PageDep
 from app.deps import SessionDep
 from app.deps import SettingsDep
 from app.deps import TransactionDep
@@ -70,11 +70,14 @@ async def create_dataset(
 
 
 @router.get("", operation_id="list_datasets")
-async def list_datasets(holder: HolderPrincipal, session: SessionDep) -> DatasetList:
-    """The caller's own datasets only."""
-    datasets = await service.list_datasets(session, holder)
+async def list_datasets(
+    holder: HolderPrincipal, session: SessionDep, asked: PageDep
+) -> DatasetList:
+    """The caller's own datasets only (a test key: the sandbox's), oldest first."""
+    datasets, more = await service.list_datasets(session, holder, asked)
     return DatasetList(
-        datasets=[DatasetOut.model_validate(d, from_attributes=True) for d in datasets]
+        datasets=[DatasetOut.model_validate(d, from_attributes=True) for d in datasets],
+        has_more=more,
     )
 
 
@@ -294,9 +297,9 @@ async def forward_optouts(
 async def holder_audit(
     holder: HolderPrincipal,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    asked: PageDep,
 ) -> AuditLog:
-    """What concerns this holder: its own actions, its datasets, and the verify requests its data
-    answered (their counts, not who asked)."""
-    found = await auditlog.holder_entries(session, holder.org_id, limit)
-    return AuditLog.model_validate({"entries": found}, from_attributes=True)
+    """What concerns this holder, newest first: its own actions, its datasets, and the verify
+    requests its data answered (their counts, not who asked)."""
+    found, more = await auditlog.holder_entries(session, holder.org_id, asked)
+    return AuditLog.model_validate({"entries": found, "has_more": more}, from_attributes=True)

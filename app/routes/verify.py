@@ -76,7 +76,7 @@ class Verifier:
         straight from the verdicts (no model object per check: six a record, a thousand records
         a request; what the service made itself needs no validation)."""
         session = await self.transaction.session()
-        verdicts, usage = await verify(session, self.buyer, endpoint, purpose, probes)
+        verdicts, usage, event_id = await verify(session, self.buyer, endpoint, purpose, probes)
         self._count(endpoint, verdicts, usage)
         answer = {
             "results": [
@@ -95,6 +95,7 @@ class Verifier:
                 "records": usage.records,
                 "billable_records": usage.billable_records,
                 "matched_records": usage.matched_records,
+                "event_id": event_id,
             },
         }
         return Response(pydantic_core.to_json(answer), media_type="application/json")

@@ -14,9 +14,13 @@ from app.models import Org
 from app.services.audit import audit
 from app.services.metering import count_month
 from app.services.metering import month_of
+from app.services.pages import PageRequest
+from app.services.pages import page
 from app.services.principals import Principal
 from app.services.principals import make_key
+from app.services.sandbox import SANDBOX_ORG_ID
 from matching import KeyRing
+from schemas.vocabulary import CLIENT_ROLES
 from schemas.vocabulary import AuditAction
 from schemas.vocabulary import Role
 
@@ -31,8 +35,9 @@ async def create_org(session: AsyncSession, actor: Principal | None, name: str, 
     return org
 
 
-async def list_orgs(session: AsyncSession) -> list[Org]:
-    return list(await session.scalars(sa.select(Org).order_by(Org.created_at, Org.name)))
+async def list_orgs(session: AsyncSession, asked: PageRequest) -> tuple[list[Org], bool]:
+    """Oldest first; a page of them, and whether more follow."""
+    return await page(session, sa.select(Org), (Org.created_at, Org.id), asked)
 
 
 async def get_org(session: AsyncSession, org_id: UUID) -> Org:
@@ -54,20 +59,31 @@ async def find_org(session: AsyncSession, name_or_id: str) -> Org:
 
 
 async def create_key(
-    session: AsyncSession, actor: Principal | None, keyring: KeyRing, org: Org, label: str | None
+    session: AsyncSession,
+    actor: Principal | None,
+    keyring: KeyRing,
+    org: Org,
+    label: str | None,
+    *,
+    test: bool = False,
 ) -> tuple[ApiKey, str]:
-    """A new key for ``org``; the key itself is returned once and never stored."""
-    new = make_key(org.role, keyring)
-    api_key = ApiKey(org_id=org.id, prefix=new.prefix, hash=new.hash, label=label)
+    """A new key for ``org`` (a test key: the sandbox only); the key itself is returned once and
+    never stored."""
+    if test and (org.role not in CLIENT_ROLES or org.id == SANDBOX_ORG_ID):
+        raise Conflict("test keys are for holder and buyer organisations")
+    new = make_key(org.role, keyring, test=test)
+    api_key = ApiKey(org_id=org.id, prefix=new.prefix, hash=new.hash, label=label, test=test)
     session.add(api_key)
     await session.flush()
     await audit(session, actor, AuditAction.KEY_CREATE, object_type="key", object_id=api_key.id)
     return api_key, new.key
 
 
-async def list_keys(session: AsyncSession, org: Org) -> list[ApiKey]:
-    query = sa.select(ApiKey).where(ApiKey.org_id == org.id).order_by(ApiKey.created_at)
-    return list(await session.scalars(query))
+async def list_keys(
+    session: AsyncSession, org: Org, asked: PageRequest
+) -> tuple[list[ApiKey], bool]:
+    query = sa.select(ApiKey).where(ApiKey.org_id == org.id)
+    return await page(session, query, (ApiKey.created_at, ApiKey.id), asked)
 
 
 async def revoke_key(session: AsyncSession, actor: Principal | None, key_id: UUID) -> None:

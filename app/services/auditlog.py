@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import AuditEvent
 from app.models import Dataset
 from app.models import UsageCredit
+from app.services.pages import FIRST_PAGE
+from app.services.pages import PageRequest
+from app.services.pages import page
 from schemas.vocabulary import AuditAction
+
+#: The log's order, newest first (the id breaks ties).
+_NEWEST = (AuditEvent.at, AuditEvent.id)
 
 
 async def entries(
@@ -23,9 +29,10 @@ async def entries(
     dataset_id: UUID | None = None,
     start: date | None = None,
     end: date | None = None,
-    limit: int = 100,
-) -> list[AuditEvent]:
-    query = sa.select(AuditEvent).order_by(AuditEvent.at.desc()).limit(limit)
+    asked: PageRequest = FIRST_PAGE,
+) -> tuple[list[AuditEvent], bool]:
+    """Newest first: a page of them, and whether more follow."""
+    query = sa.select(AuditEvent)
     if org_id is not None:
         query = query.where(AuditEvent.org_id == org_id)
     if action is not None:
@@ -36,32 +43,25 @@ async def entries(
         query = query.where(AuditEvent.at >= datetime.combine(start, time(), UTC))
     if end is not None:
         query = query.where(AuditEvent.at < datetime.combine(end, time(), UTC))
-    return list(await session.scalars(query))
+    return await page(session, query, _NEWEST, asked, descending=True)
 
 
 async def holder_entries(
-    session: AsyncSession, holder_id: UUID, limit: int = 100
-) -> list[AuditEvent]:
+    session: AsyncSession, holder_id: UUID, asked: PageRequest = FIRST_PAGE
+) -> tuple[list[AuditEvent], bool]:
     """Its own actions, anything about its datasets, and the verify requests its data answered:
     those with their counts only, not who asked (buyers stay unnamed to holders)."""
     own_datasets = sa.select(Dataset.id).where(Dataset.org_id == holder_id)
     answered = sa.select(UsageCredit.event_id).where(UsageCredit.holder_org_id == holder_id)
-    query = (
-        sa.select(AuditEvent)
-        .where(
-            sa.or_(
-                AuditEvent.org_id == holder_id,
-                AuditEvent.dataset_id.in_(own_datasets),
-                AuditEvent.event_id.in_(answered),
-            )
+    query = sa.select(AuditEvent).where(
+        sa.or_(
+            AuditEvent.org_id == holder_id,
+            AuditEvent.dataset_id.in_(own_datasets),
+            AuditEvent.event_id.in_(answered),
         )
-        .order_by(AuditEvent.at.desc())
-        .limit(limit)
     )
-    return [
-        event if event.org_id == holder_id else _unnamed(event)
-        for event in await session.scalars(query)
-    ]
+    found, more = await page(session, query, _NEWEST, asked, descending=True)
+    return [event if event.org_id == holder_id else _unnamed(event) for event in found], more
 
 
 def _unnamed(event: AuditEvent) -> AuditEvent:

@@ -11,6 +11,8 @@ from app.errors import NotFound
 from app.models import Batch
 from app.models import Dataset
 from app.services.audit import audit
+from app.services.pages import PageRequest
+from app.services.pages import page
 from app.services.principals import Principal
 from matching import DatasetCounts
 from matching import KeyRing
@@ -37,9 +39,11 @@ async def create_dataset(
     return dataset
 
 
-async def list_datasets(session: AsyncSession, owner: Principal) -> list[Dataset]:
-    query = sa.select(Dataset).where(Dataset.org_id == owner.org_id).order_by(Dataset.created_at)
-    return list(await session.scalars(query))
+async def list_datasets(
+    session: AsyncSession, owner: Principal, asked: PageRequest
+) -> tuple[list[Dataset], bool]:
+    query = sa.select(Dataset).where(Dataset.org_id == owner.data_org_id)
+    return await page(session, query, (Dataset.created_at, Dataset.id), asked)
 
 
 async def owned_dataset(
@@ -48,7 +52,7 @@ async def owned_dataset(
     """The caller's dataset (404 for anyone else's); ``lock`` holds its row until the commit, so
     that writes to one dataset (uploads, its deletion) happen one after the other."""
     dataset = await session.get(Dataset, dataset_id, with_for_update=lock)
-    if dataset is None or dataset.org_id != owner.org_id:
+    if dataset is None or dataset.org_id != owner.data_org_id:
         raise NotFound("no such dataset")
     return dataset
 

@@ -14,6 +14,7 @@ from app.models import KeyVersion
 from app.models import Org
 from app.services.audit import audit
 from app.services.principals import Principal
+from app.services.sandbox import SANDBOX_DATASET_ID
 from matching import KeyRing
 from matching import signature_index
 from schemas.vocabulary import AuditAction
@@ -61,6 +62,7 @@ async def report(session: AsyncSession) -> list[dict[str, object]]:
         )
         .join(Dataset, Dataset.id == index.c.dataset_id)
         .join(Org, Org.id == Dataset.org_id)
+        .where(index.c.dataset_id != SANDBOX_DATASET_ID)  # the service re-signs it itself
         .group_by(index.c.key_version, Dataset.id, Dataset.name, Org.name)
         .order_by(index.c.key_version, Org.name, Dataset.name)
     )
@@ -100,6 +102,8 @@ async def retire(session: AsyncSession, actor: Principal | None, version: int) -
         .where(
             signature_index.c.key_version == version,
             signature_index.c.expires_on > datetime.now(UTC).date(),
+            # The sandbox is re-signed by the service itself (app/services/sandbox.py).
+            signature_index.c.dataset_id != SANDBOX_DATASET_ID,
         )
     )
     if records:

@@ -114,6 +114,7 @@ def usage_rows(
         "records": usage.records,
         "billable_records": usage.billable_records,
         "matched_records": usage.matched_records,
+        "test": buyer.test,
     }
     credits = [
         {"event_id": event["id"], "holder_org_id": holder, "matched_records": count}

@@ -15,6 +15,7 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import date
+from datetime import timedelta
 from typing import Any
 from typing import Final
 from uuid import UUID
@@ -28,6 +29,7 @@ from app.models import EvaluationDay
 from app.models import Org
 from app.models import UsageCredit
 from app.models import UsageEvent
+from schemas.vocabulary import Period
 
 GROUPS: Final = ("buyer", "holder", "day", "month")
 _GROUP_COLUMNS: Final = {
@@ -44,6 +46,22 @@ UsageLine = dict[str, Any]
 
 #: What group_by may hold: names from GROUPS, comma-separated (the routes' schema says the same).
 GROUP_BY_PATTERN: Final = rf"^({'|'.join(GROUPS)})(,({'|'.join(GROUPS)}))*$"
+
+
+def period_bounds(period: Period, today: date) -> tuple[date, date]:
+    """[start, end) of a relative period, as of ``today`` (UTC)."""
+    this_month = today.replace(day=1)
+    if period is Period.THIS_MONTH:
+        return this_month, _next_month(this_month)
+    if period is Period.LAST_MONTH:
+        return _next_month(this_month - timedelta(days=1), months=0), this_month
+    return today - timedelta(days=29), today + timedelta(days=1)  # LAST_30_DAYS, today included
+
+
+def _next_month(day: date, months: int = 1) -> date:
+    """The first of ``day``'s month, ``months`` later."""
+    month = day.month - 1 + months
+    return date(day.year + month // 12, month % 12 + 1, 1)
 
 
 def parse_group_by(text: str | None) -> list[str]:
@@ -68,8 +86,10 @@ async def usage_rows(
     *,
     buyer_id: UUID | None = None,
     holder_id: UUID | None = None,
+    test: bool = False,
 ) -> list[UsageLine]:
-    """Rows for events of days in [start, end), grouped as asked, optionally one org's only.
+    """Rows for events of days in [start, end), grouped as asked, optionally one org's only:
+    the live (billable) events, or with ``test`` the test keys' (sandbox, never billed).
 
     An empty period has no events: grouped, no row; not grouped, one row of zeros."""
     event = UsageEvent
@@ -101,7 +121,7 @@ async def usage_rows(
     }
     query = query.add_columns(
         *(column.label(name) for name, column in (columns | measures).items())
-    ).where(event.day >= start, event.day < end)
+    ).where(event.day >= start, event.day < end, event.test.is_(test))
     if buyer_id is not None:
         query = query.where(event.buyer_org_id == buyer_id)
     if holder_id is not None:
@@ -114,7 +134,10 @@ async def usage_rows(
         if isinstance(values.get("period"), date):
             values["period"] = values["period"].isoformat()
         rows.append(values)
-    evaluations = await _evaluations(session, start, end, group_by, buyer_id, holder_id)
+    # Evaluations are an organisation's, whichever key made them: reported with its live usage.
+    evaluations = (
+        {} if test else await _evaluations(session, start, end, group_by, buyer_id, holder_id)
+    )
     return _merge(rows, evaluations, _columns(group_by))
 
 

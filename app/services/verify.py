@@ -9,6 +9,7 @@ another. With the charge, the lookup and the commit, a verify is four statements
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 import sqlalchemy.exc
@@ -22,6 +23,7 @@ from app.services.audit import audit_row
 from app.services.metering import charge
 from app.services.metering import usage_rows
 from app.services.principals import Principal
+from app.services.sandbox import SANDBOX_ORG_ID
 from matching import Judgement
 from matching import Probe
 from matching import Usage
@@ -41,12 +43,20 @@ async def verify(
     endpoint: Endpoint,
     purpose: str,
     probes: list[Probe],
-) -> tuple[list[Judgement], Usage]:
+) -> tuple[list[Judgement], Usage, UUID]:
+    """The verdicts, the usage, and the id of the usage event that bills it."""
     now = datetime.now(UTC)
     billable = sum(1 for probe in probes if probe.values)
     try:
-        await charge(session, buyer, billable, now)
-        hits = await lookup(session, probe_values(probes), now.date())
+        if not buyer.test:  # a test key's verifies are never billed
+            await charge(session, buyer, billable, now)
+        hits = await lookup(
+            session,
+            probe_values(probes),
+            now.date(),
+            sandbox_holder=SANDBOX_ORG_ID,
+            in_sandbox=buyer.test,
+        )
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
         event, credits = usage_rows(buyer, endpoint, purpose, usage, now)
@@ -63,7 +73,7 @@ async def verify(
         # Nothing a verify writes can conflict with anything: a refusal from the store means it
         # cannot meter, so nothing is answered (and the transaction rolls back: nothing billed).
         raise StoreUnavailable() from error
-    return verdicts, usage
+    return verdicts, usage, event["id"]
 
 
 async def _insert(session: AsyncSession, *inserts: tuple[type[Base], list[dict[str, Any]]]) -> None:

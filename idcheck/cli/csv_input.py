@@ -53,6 +53,19 @@ HEADERS: Final[dict[str, str]] = {
 }  # fmt: skip
 
 
+#: Folded headers of the column saying when each record was last updated (used when
+#: --updated-column does not name one).
+UPDATED_HEADERS: Final = frozenset(
+    {
+        "datedemiseajour", "datemiseajour", "datedemaj", "datemaj", "maj", "misajourle",
+        "dernieremiseajour", "datedernieremiseajour", "datedemodification",
+        "datedernieremodification", "modifiele", "derniereactivite", "datedederniereactivite",
+        "updated", "updatedat", "updatedon", "lastupdated", "lastupdate", "dateupdated",
+        "lastmodified", "modifiedat", "modified", "lastactivity",
+    }
+)  # fmt: skip
+
+
 def fold_header(header: str) -> str:
     return "".join(fold_words(header, keep_digits=True))
 
@@ -67,7 +80,10 @@ class Columns:
     names: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        return ", ".join(f"{name}={self.names[index]!r}" for name, index in self.fields.items())
+        found = [f"{name}={self.names[index]!r}" for name, index in self.fields.items()]
+        if self.updated_at is not None:
+            found.append(f"updated_at={self.names[self.updated_at]!r}")
+        return ", ".join(found)
 
 
 def map_columns(
@@ -101,6 +117,8 @@ def map_columns(
         updated_at=find(updated_column, "--updated-column") if updated_column else None,
         names=header,
     )
+    if columns.updated_at is None:
+        columns.updated_at = _updated_column(header, {columns.external_id, *fields.values()})
     taken = set(fields.values()) | {columns.external_id, columns.updated_at}
     guessed: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -119,6 +137,20 @@ def map_columns(
         shown = ", ".join(repr(name) for name in header)
         raise CliError(f"no column recognised in the header ({shown}): use --map field=COLUMN")
     return columns
+
+
+def _updated_column(header: list[str], taken: set[int | None]) -> int | None:
+    """The one column whose header says "last updated" (UPDATED_HEADERS), if there is one."""
+    found = [
+        index
+        for index, name in enumerate(header)
+        if index not in taken and fold_header(name) in UPDATED_HEADERS
+    ]
+    if len(found) > 1:
+        names = " and ".join(repr(header[index]) for index in found)
+        raise CliError(f"columns {names} both look like the update date: choose one with "
+                       "--updated-column COLUMN")  # fmt: skip
+    return found[0] if found else None
 
 
 class CsvFile:
@@ -140,6 +172,7 @@ class CsvFile:
                 f"{path}: unreadable encoding (UTF-16 or binary): save it as CSV UTF-8 or CSV (;)"
             )
         bom = head.startswith(codecs.BOM_UTF8)
+        self.bom = bom
         self.encoding = "utf-8" if _looks_utf8(head) else "cp1252"
         self.label = "UTF-8 with BOM" if bom else self.encoding
         raw.seek(len(codecs.BOM_UTF8) if bom else 0)

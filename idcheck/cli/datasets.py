@@ -60,7 +60,7 @@ def list_command(url: str | None, api_key: str | None, profile: str) -> None:
     """The holder's datasets."""
     remote = resolve(url, api_key, profile)
     with api_errors(), remote.client() as client:
-        datasets = client.list_datasets().datasets
+        datasets = list(client.iter_datasets())
     table = Table(Column("id", no_wrap=True, min_width=36), "name", "legal basis", "created")
     for dataset in datasets:
         table.add_row(

@@ -6,6 +6,7 @@ import importlib.util
 import click
 
 from idcheck.cli.datasets import datasets_group
+from idcheck.cli.manage import manage_group
 from idcheck.cli.push import push_command
 from idcheck.cli.remote import login_command
 from idcheck.cli.sign import sign_command
@@ -40,7 +41,9 @@ def normalize_command(field: str, value: str, country: str | None, default_count
     click.echo(normalized)
 
 
-for command in (sign_command, login_command, datasets_group, push_command, verify_command):
+for command in (
+    sign_command, login_command, datasets_group, push_command, verify_command, manage_group,
+):  # fmt: skip
     cli.add_command(command)
 
 

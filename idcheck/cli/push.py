@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import closing
+from contextlib import nullcontext
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -26,14 +27,18 @@ from rich.console import Console
 from rich.table import Table
 
 from idcheck.cli.errors import CliError
+from idcheck.cli.files import atomic_text_file
 from idcheck.cli.remote import Remote
 from idcheck.cli.remote import api_errors
 from idcheck.cli.remote import remote_options
 from idcheck.cli.remote import resolve
 from idcheck.cli.remote import state_dir
 from idcheck.cli.sign import Layout
+from idcheck.cli.sign import Rejects
+from idcheck.cli.sign import add_invalid_rows
 from idcheck.cli.sign import open_signing
 from idcheck.cli.sign import progress_bar
+from idcheck.cli.sign import rejects_option
 from idcheck.cli.sign import signing_options
 from idcheck.cli.signing import current_signer
 from idcheck.cli.signing import sign_rows
@@ -132,6 +137,7 @@ class PushSummary:
     chunks_resumed: int = 0
     upserted: int = 0
     by_kind: Counter[str] = field(default_factory=Counter)
+    invalid: Counter[str] = field(default_factory=Counter)  # values found invalid, by field
     seconds: float = 0.0
 
 
@@ -172,7 +178,9 @@ class Uploader:
         self.number += 1
 
 
-def _print_summary(console: Console, summary: PushSummary, dataset: str) -> None:
+def _print_summary(
+    console: Console, summary: PushSummary, dataset: str, rejects: Path | None
+) -> None:
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     table = Table(title=f"idcheck push → dataset {dataset}", show_header=False)
     table.add_row("rows read", f"{summary.rows:,}")
@@ -182,13 +190,14 @@ def _print_summary(console: Console, summary: PushSummary, dataset: str) -> None
     table.add_row("repeated ids (the last row kept)", f"{summary.duplicates:,}")
     for kind, count in sorted(summary.by_kind.items()):
         table.add_row(f"signatures {kind}", f"{count:,}")
+    add_invalid_rows(table, summary.invalid)
     table.add_row("chunks sent", f"{summary.chunks_sent:,}")
     table.add_row("chunks already acknowledged (--resume)", f"{summary.chunks_resumed:,}")
     table.add_row("records upserted by the server", f"{summary.upserted:,}")
     table.add_row("time", f"{summary.seconds:.1f} s ({rate:,.0f} rows/s)")
     console.print(table)
-    if summary.skipped or summary.rejected:
-        console.print("`idcheck sign --rejects FILE` lists the rows left out and why.")
+    if (summary.skipped or summary.rejected or summary.invalid) and rejects is None:
+        console.print("--rejects FILE lists the rows left out and the invalid values, and why.")
 
 
 @click.command("push")
@@ -203,6 +212,7 @@ def _print_summary(console: Console, summary: PushSummary, dataset: str) -> None
 )
 @click.option("--resume", is_flag=True, help="Skip the chunks an interrupted push had sent.")
 @signing_options
+@rejects_option
 @remote_options
 def push_command(
     input_path: Path,
@@ -210,15 +220,26 @@ def push_command(
     chunk_size: int,
     resume: bool,
     layout: Layout,
+    rejects: Path | None,
     url: str | None,
     api_key: str | None,
     profile: str,
 ) -> None:
     """Sign INPUT.csv here (with the server's signing key, or blind in blind mode) and upload
     only the signatures."""
+    if rejects is not None and rejects.resolve() == input_path.resolve():
+        raise CliError(f"{rejects}: would overwrite the input file")
     remote = resolve(url, api_key, profile)
     try:
-        push(input_path, dataset, remote, chunk_size=chunk_size, resume=resume, layout=layout)
+        push(
+            input_path,
+            dataset,
+            remote,
+            chunk_size=chunk_size,
+            resume=resume,
+            layout=layout,
+            rejects=rejects,
+        )
     except KeyboardInterrupt:
         raise CliError("interrupted: the same command with --resume goes on from here") from None
 
@@ -232,6 +253,7 @@ def push(
     resume: bool = False,
     layout: Layout | None = None,
     console: Console | None = None,
+    rejects: Path | None = None,
 ) -> PushSummary:
     console = console or Console(stderr=True)
     summary = PushSummary()
@@ -242,6 +264,12 @@ def push(
         journal = Journal.open(
             input_path, dataset, chunk_size, resume, key_version=signer.key_version
         )
+        if resume and not journal.acknowledged:
+            console.print(
+                f"nothing to resume: no interrupted push of {input_path} into this dataset "
+                "acknowledged a chunk; pushing the whole file",
+                highlight=False,
+            )
         signing = open_signing(
             input_path,
             signer,
@@ -251,12 +279,18 @@ def push(
         )
         uploader = Uploader(client, dataset, journal, summary)
         started = time.perf_counter()
-        with closing(signing.source), progress_bar(console) as progress:
+        with (
+            closing(signing.source),
+            atomic_text_file(rejects) if rejects is not None else nullcontext(None) as listed,
+            progress_bar(console) as progress,
+        ):
+            noted = Rejects(listed)
             task = progress.add_task("pushing", total=signing.source.size or None)
             for chunk in sign_rows(signing.job, signing.source.rows(), signing.jobs):
                 summary.rows += chunk.rows
                 summary.signed += len(chunk.signed)
                 summary.by_kind.update(chunk.by_kind)
+                summary.invalid.update(chunk.invalid)
                 for external_id, line in chunk.signed:
                     uploader.add(external_id, line)
                     if len(uploader.lines) >= chunk_size:
@@ -265,8 +299,10 @@ def push(
                 for outcome in chunk.notes:
                     summary.skipped += outcome.action == "skipped"
                     summary.rejected += outcome.action == "rejected"
+                    fields = outcome.invalid if outcome.action != "rejected" else ()
+                    noted.add(outcome.line, outcome.action, fields, outcome.reason)
             uploader.flush()
         summary.seconds = time.perf_counter() - started
     journal.finish()
-    _print_summary(console, summary, dataset)
+    _print_summary(console, summary, dataset, rejects)
     return summary

@@ -95,11 +95,25 @@ class Remote:
 
 
 def _say_retry(event: RetryEvent) -> None:
-    click.echo(f"{event.reason}: trying again in {event.delay:.1f} s", err=True)
+    """One line when a request first fails and is tried again; the later tries say nothing (the
+    error, if they all fail, says how many there were)."""
+    if event.attempt == 1:
+        click.echo(f"{event.reason}: trying again (the SDK's retries)", err=True)
+
+
+#: The profile used when --profile is not given.
+DEFAULT_PROFILE = "default"
 
 
 def resolve(url: str | None, api_key: str | None, profile: str) -> Remote:
-    saved = read_profiles().get(profile, {})
+    profiles = read_profiles()
+    if profile != DEFAULT_PROFILE and profile not in profiles:
+        known = ", ".join(sorted(profiles)) or "none yet"
+        raise CliError(
+            f"no profile {profile!r} (profiles: {known}): "
+            f"run `idcheck login --profile {profile}` first"
+        )
+    saved = profiles.get(profile, {})
     key = api_key or os.environ.get("IDCHECK_API_KEY") or saved.get("api_key")
     if not key:
         raise CliError(
@@ -113,7 +127,10 @@ def remote_options(command: Callable[P, R]) -> Callable[P, R]:
     """--url, --api-key and --profile, resolved into a `remote` argument."""
     for option in (
         click.option(
-            "--profile", default="default", show_default=True, help="Profile of `idcheck login`."
+            "--profile",
+            default=DEFAULT_PROFILE,
+            show_default=True,
+            help="Profile of `idcheck login`.",
         ),
         click.option(
             "--api-key", help="The API key (default: $IDCHECK_API_KEY, else the profile)."
@@ -147,8 +164,14 @@ def _detail_text(detail: dict[str, Any]) -> str:
 
 
 @click.command("login")
-@click.option("--url", default=DEFAULT_URL, show_default=True, help="The server.")
-@click.option("--profile", default="default", show_default=True)
+@click.option(
+    "--url",
+    envvar="IDCHECK_URL",
+    default=DEFAULT_URL,
+    show_default=True,
+    help="The server (default: $IDCHECK_URL, else this).",
+)
+@click.option("--profile", default=DEFAULT_PROFILE, show_default=True)
 def login_command(url: str, profile: str) -> None:
     """Save a server and an API key (asked without echo, or taken from $IDCHECK_API_KEY)."""
     key = os.environ.get("IDCHECK_API_KEY") or click.prompt("API key", hide_input=True)

@@ -61,7 +61,7 @@ class Summary:
     seconds: float = 0.0
 
 
-class _Rejects:
+class Rejects:
     """The --rejects file: line number, what happened to the row, and why."""
 
     def __init__(self, handle: TextIO | None) -> None:
@@ -74,11 +74,20 @@ class _Rejects:
             self._writer.writerow([line, action, " ".join(fields), reason])
 
 
+def rejects_option(command: Callable[P, R]) -> Callable[P, R]:
+    """--rejects FILE, for sign and push."""
+    return click.option(
+        "--rejects",
+        type=FILE_PATH,
+        help="CSV of the rows skipped or rejected, and fields found invalid, with reasons.",
+    )(command)
+
+
 def sign_csv(
     source: CsvFile,
     job: SignJob,
     out: TextIO,
-    rejects: _Rejects,
+    rejects: Rejects,
     *,
     jobs: int,
     progress: Progress,
@@ -122,12 +131,17 @@ def _print_summary(console: Console, summary: Summary, output: Path | None) -> N
     table.add_row("rows rejected (bad id or date)", f"{summary.rejected:,}")
     for kind in KINDS:
         table.add_row(f"signatures {kind}", f"{summary.by_kind[kind]:,}")
-    for name in FIELDS:
-        if summary.invalid[name]:
-            table.add_row(f"invalid {name}", f"{summary.invalid[name]:,}")
+    add_invalid_rows(table, summary.invalid)
     table.add_row("time", f"{summary.seconds:.1f} s ({rate:,.0f} rows/s)")
     table.add_row("output", str(output) if output else "stdout")
     console.print(table)
+
+
+def add_invalid_rows(table: Table, invalid: Counter[str]) -> None:
+    """The summary's lines of invalid values, by field (sign and push)."""
+    for name in FIELDS:
+        if invalid[name]:
+            table.add_row(f"invalid {name}", f"{invalid[name]:,}")
 
 
 @dataclass(frozen=True)
@@ -281,11 +295,7 @@ def progress_bar(console: Console) -> Progress:
     help="NDJSON file to write, whole or not at all (default: stdout).",
 )
 @signing_options
-@click.option(
-    "--rejects",
-    type=FILE_PATH,
-    help="CSV of the rows skipped or rejected, and fields found invalid, with reasons.",
-)
+@rejects_option
 @remote_options
 def sign_command(
     input_path: Path,
@@ -323,7 +333,7 @@ def sign_command(
             signing.source,
             signing.job,
             out,
-            _Rejects(rejects_file),
+            Rejects(rejects_file),
             jobs=signing.jobs,
             progress=progress,
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from typing import Final
 from typing import TextIO
 
 import click
@@ -124,6 +125,13 @@ def _normalize(rows: list[Row], default_country: str) -> list[NormalizedRecord]:
     return [normalize_record(row.record, default_country=default_country) for row in rows]
 
 
+#: idcheck_invalid of a row with no value in any recognised column.
+NOTHING_TO_CHECK: Final = "(empty: no value to check)"
+#: What --output-encoding may choose: the input's (default), or one of these.
+ENCODINGS: Final = {"utf-8": "utf-8", "utf-8-bom": "utf-8-sig", "cp1252": "cp1252"}
+DELIMITERS: Final = {"semicolon": ";", "comma": ",", "tab": "\t"}
+
+
 def read_rows(source: CsvFile, fields: dict[str, int]) -> Iterator[Row]:
     for _, cells in source.rows():
         record, too_long = {}, []
@@ -145,7 +153,10 @@ def result_cells(result: Result, extra_invalid: set[str]) -> list[str]:
     seen = [c.last_seen for c in result.checks.values() if c.match and c.last_seen]
     cells.append(max(seen).isoformat() if seen else "")
     invalid = set(result.invalid) | extra_invalid
-    cells.append(" ".join(name for name in FIELDS if name in invalid))
+    if result.verdict == Verdict.INVALID and not invalid:
+        cells.append(NOTHING_TO_CHECK)  # a blank row, or one whose columns are all empty
+    else:
+        cells.append(" ".join(name for name in FIELDS if name in invalid))
     return cells
 
 
@@ -171,9 +182,10 @@ async def _run(
     batch: int,
     concurrency: int,
     on_batch: Any,
+    delimiter: str,
 ) -> VerifySummary:
     summary = VerifySummary(verdicts=dict.fromkeys(list(Verdict), 0))
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
     writer.writerow([*header, *COLUMNS])
     async with remote.async_client(max_connections=concurrency) as client:
         local = await LocalSigning.of(client) if local_sign else None
@@ -235,11 +247,15 @@ def verify_file(
     batch: int = 1000,
     concurrency: int = 4,
     console: Console | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> VerifySummary:
     """Verify INPUT into OUTPUT. On a server error midway, nothing more is sent, the requests in
     flight are awaited, and OUTPUT keeps every row answered (they were billed), up to the last
     answered one; a refused batch before it is written with the verdict ``error``. The error is
-    raised after the file is written."""
+    raised after the file is written. OUTPUT is written with the input's delimiter and encoding
+    (a UTF-8 input with a BOM gets one too), unless ``delimiter`` or ``encoding`` say otherwise.
+    """
     console = console or Console(stderr=True)
     if output.resolve() == input_path.resolve():
         raise CliError(f"{output}: would overwrite the input file")
@@ -252,10 +268,12 @@ def verify_file(
         console.print(
             f"reading {input_path}: {columns.describe()}", highlight=False, soft_wrap=True
         )
+        delimiter = delimiter or source.separator
+        encoding = encoding or ("utf-8-sig" if source.bom else source.encoding)
         temporary = output.with_name(f".{output.name}.part")
         try:
             with (
-                temporary.open("w", encoding="utf-8", newline="") as out,
+                temporary.open("w", encoding=encoding, newline="") as out,
                 progress_bar(console) as bar,
             ):
                 task = bar.add_task("verifying", total=source.size or None)
@@ -271,9 +289,16 @@ def verify_file(
                         batch=batch,
                         concurrency=concurrency,
                         on_batch=lambda _: bar.update(task, completed=source.bytes_read()),
+                        delimiter=delimiter,
                     )
                 )
             temporary.replace(output)
+        except UnicodeEncodeError as exc:
+            temporary.unlink(missing_ok=True)
+            raise CliError(
+                f"{output}: a value cannot be written in {encoding} ({exc.reason}): "
+                "use --output-encoding utf-8"
+            ) from None
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
@@ -317,6 +342,16 @@ def _print_summary(console: Console, summary: VerifySummary, output: Path) -> No
 @map_option
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=1000, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True)
+@click.option(
+    "--output-delimiter",
+    type=click.Choice(list(DELIMITERS)),
+    help="The output's separator (default: the input's).",
+)
+@click.option(
+    "--output-encoding",
+    type=click.Choice(list(ENCODINGS)),
+    help="The output's encoding (default: the input's; utf-8-bom for Excel).",
+)
 @remote_options
 def verify_command(
     input_path: Path,
@@ -327,6 +362,8 @@ def verify_command(
     mappings: tuple[str, ...],
     batch_size: int,
     concurrency: int,
+    output_delimiter: str | None,
+    output_encoding: str | None,
     url: str | None,
     api_key: str | None,
     profile: str,
@@ -344,4 +381,6 @@ def verify_command(
             mappings=mappings,
             batch=batch_size,
             concurrency=concurrency,
+            delimiter=DELIMITERS[output_delimiter] if output_delimiter else None,
+            encoding=ENCODINGS[output_encoding] if output_encoding else None,
         )

@@ -31,6 +31,7 @@ from idcheck.client._exceptions import PermissionDenied
 from idcheck.client._exceptions import QuotaExceeded
 from idcheck.client._exceptions import RateLimited
 from idcheck.client._exceptions import RequestTimeout
+from idcheck.client._exceptions import SandboxOnly
 from idcheck.client._exceptions import ServerError
 from idcheck.client._exceptions import StoreUnavailable
 from idcheck.client._exceptions import TooManyRequests
@@ -63,6 +64,7 @@ __all__ = [
     "RequestTimeout",
     "Retry",
     "RetryEvent",
+    "SandboxOnly",
     "ServerError",
     "StoreUnavailable",
     "TooManyRequests",

@@ -114,7 +114,10 @@ class BaseClient:
     def _lost(self, error: httpx.TransportError, attempt: int) -> float:
         delay = self.retry.delay(attempt, None)
         if delay is None:
-            raise TransportError(f"{type(error).__name__}: {error}") from error
+            tries = "1 try" if attempt == 1 else f"{attempt} tries"
+            raise TransportError(
+                f"{type(error).__name__} at {self.base_url} after {tries}: {error}"
+            ) from error
         self._notify(attempt, delay, type(error).__name__)
         return delay
 
@@ -135,4 +138,5 @@ def _api_error(response: httpx.Response) -> APIError:
     except (ValueError, KeyError, TypeError):
         code, message, details = "unexpected_answer", response.text[:200], []
     kind = error_class(response.status_code, code)
-    return kind(response.status_code, code, message, details, retry_after(response))
+    request_id = response.headers.get("x-request-id")
+    return kind(response.status_code, code, message, details, retry_after(response), request_id)

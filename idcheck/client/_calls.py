@@ -37,9 +37,11 @@ from schemas.service import EvaluateResponse
 from schemas.service import Health
 from schemas.service import SigningKeyList
 from schemas.service import SigningKeyOut
+from schemas.usage import QuotaStatus
 from schemas.usage import UsageReport
 from schemas.verify import VerifyResponse
 from schemas.vocabulary import AuditAction
+from schemas.vocabulary import Period
 from signatures import Scheme
 
 M = TypeVar("M", bound=BaseModel)
@@ -141,8 +143,18 @@ def create_dataset(
     return _write("/v1/datasets", _model(DatasetOut), idempotency_key, body=body)
 
 
-def list_datasets() -> Call[DatasetList]:
-    return Call("GET", "/v1/datasets", _model(DatasetList))
+def _page(limit: int | None, starting_after: UUID | str | None, **more: object) -> dict[str, str]:
+    """A list's query: the page asked for (docs/api.md, "Lists"), then the filters that are set."""
+    named = {"limit": limit, "starting_after": starting_after, **more}
+    return {name: str(value) for name, value in named.items() if value is not None}
+
+
+def list_datasets(
+    limit: int | None = None, starting_after: UUID | str | None = None
+) -> Call[DatasetList]:
+    """A page of the caller's datasets, oldest first (iter_datasets walks them all)."""
+    params = _page(limit, starting_after)
+    return Call("GET", "/v1/datasets", _model(DatasetList), params=params)
 
 
 def get_dataset(dataset_id: UUID | str) -> Call[DatasetDetail]:
@@ -209,9 +221,11 @@ def holder_opt_out(records: Records, idempotency_key: str | None = None) -> Call
     return _write("/v1/optouts", _nothing, idempotency_key, body=body)
 
 
-def holder_audit(limit: int | None = None) -> Call[AuditLog]:
-    """What concerns the calling holder, newest first."""
-    return Call("GET", "/v1/audit", _model(AuditLog), params=_dates(None, None, limit=limit))
+def holder_audit(
+    limit: int | None = None, starting_after: UUID | str | None = None
+) -> Call[AuditLog]:
+    """A page of what concerns the calling holder, newest first (iter_holder_audit: all)."""
+    return Call("GET", "/v1/audit", _model(AuditLog), params=_page(limit, starting_after))
 
 
 def delete_records(
@@ -245,25 +259,43 @@ def verify_signed(
 
 
 def get_my_usage(
-    start: date | None = None, end: date | None = None, group_by: str | None = None
+    start: date | None = None,
+    end: date | None = None,
+    group_by: str | None = None,
+    period: Period | str | None = None,
 ) -> Call[UsageReport]:
-    """The caller's own usage (a buyer's queries, a holder's credited matches), by day or month."""
-    params = _dates(start, end, group_by=group_by)
+    """The caller's own usage (a buyer's queries, a holder's credited matches), by day or month,
+    for [start, end) or a relative ``period`` (this_month, last_month, last_30_days); with a
+    live key, its quotas this month (``quota``)."""
+    params = _dates(start, end, group_by=group_by, period=period)
     return Call("GET", "/v1/usage/me", _model(UsageReport), params=params)
 
 
 def get_usage(
-    start: date | None = None, end: date | None = None, group_by: str = "buyer"
+    start: date | None = None,
+    end: date | None = None,
+    group_by: str = "buyer",
+    period: Period | str | None = None,
+    test: bool | None = None,
 ) -> Call[UsageReport]:
-    params = _dates(start, end, group_by=group_by)
+    """Everyone's billable usage (``test=True``: the test keys' instead)."""
+    params = _dates(start, end, group_by=group_by, period=period, test=_flag(test))
     return Call("GET", "/v1/usage", _model(UsageReport), params=params)
 
 
 def get_usage_csv(
-    start: date | None = None, end: date | None = None, group_by: str = "buyer"
+    start: date | None = None,
+    end: date | None = None,
+    group_by: str = "buyer",
+    period: Period | str | None = None,
+    test: bool | None = None,
 ) -> Call[str]:
-    params = _dates(start, end, group_by=group_by, format="csv")
+    params = _dates(start, end, group_by=group_by, period=period, test=_flag(test), format="csv")
     return Call("GET", "/v1/usage", _text, params=params)
+
+
+def _flag(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()
 
 
 def create_org(name: str, role: str, idempotency_key: str | None = None) -> Call[OrgOut]:
@@ -272,20 +304,35 @@ def create_org(name: str, role: str, idempotency_key: str | None = None) -> Call
 
 
 def create_key(
-    org_id: UUID | str, label: str | None = None, idempotency_key: str | None = None
+    org_id: UUID | str,
+    label: str | None = None,
+    idempotency_key: str | None = None,
+    test: bool = False,
 ) -> Call[KeyCreated]:
-    body = {"label": label} if label is not None else {}
+    """A new key (shown in this answer only); ``test``: a sandbox key, never billed."""
+    body: dict[str, Any] = {"label": label} if label is not None else {}
+    if test:
+        body["test"] = True
     path = f"/v1/admin/orgs/{org_id}/keys"
     return _write(path, _model(KeyCreated), idempotency_key, body=body)
 
 
-def list_orgs() -> Call[OrgList]:
-    return Call("GET", "/v1/admin/orgs", _model(OrgList))
+def list_orgs(limit: int | None = None, starting_after: UUID | str | None = None) -> Call[OrgList]:
+    """A page of organisations, oldest first (iter_orgs walks them all)."""
+    return Call("GET", "/v1/admin/orgs", _model(OrgList), params=_page(limit, starting_after))
 
 
-def list_keys(org_id: UUID | str) -> Call[KeyList]:
-    """An organisation's keys, by prefix (never the keys themselves)."""
-    return Call("GET", f"/v1/admin/orgs/{org_id}/keys", _model(KeyList))
+def list_keys(
+    org_id: UUID | str, limit: int | None = None, starting_after: UUID | str | None = None
+) -> Call[KeyList]:
+    """A page of an organisation's keys, by prefix (never the keys themselves)."""
+    path = f"/v1/admin/orgs/{org_id}/keys"
+    return Call("GET", path, _model(KeyList), params=_page(limit, starting_after))
+
+
+def get_quota(org_id: UUID | str) -> Call[QuotaStatus]:
+    """Where an organisation stands this month: its quotas, used, remaining."""
+    return Call("GET", f"/v1/admin/orgs/{org_id}/quota", _model(QuotaStatus))
 
 
 def revoke_key(key_id: UUID | str) -> Call[None]:
@@ -341,7 +388,9 @@ def admin_audit(
     start: date | None = None,
     end: date | None = None,
     limit: int | None = None,
+    starting_after: UUID | str | None = None,
 ) -> Call[AuditLog]:
-    """Who did what, newest first, filtered by any of these."""
-    params = _dates(start, end, org_id=org_id, action=action, dataset_id=dataset_id, limit=limit)
+    """A page of who did what, newest first, filtered by any of these (iter_audit: all)."""
+    params = _dates(start, end, org_id=org_id, action=action, dataset_id=dataset_id)
+    params |= _page(limit, starting_after)
     return Call("GET", "/v1/admin/audit", _model(AuditLog), params=params)

@@ -7,8 +7,10 @@ with Client("https://idcheck.example", api_key) as client:
 import asyncio
 import functools
 import time
+from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Iterator
 from itertools import count
 from types import TracebackType
 from typing import Any
@@ -52,6 +54,47 @@ class Operation(Generic[P, T]):
         return functools.update_wrapper(method, builder)
 
 
+class Pages:
+    """A list operation as an iterator over all its items, page after page (``has_more``, then
+    ``starting_after`` = the last item's id): a generator on a Client, an async generator on an
+    AsyncClient. The keyword arguments are the list operation's filters and ``limit``."""
+
+    def __init__(self, builder: Callable[..., Call[Any]], items: str) -> None:
+        self.builder = builder
+        self.items = items
+
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        builder, items = self.builder, self.items
+        if isinstance(client, AsyncClient):
+
+            async def walk_async(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                after = None
+                while True:
+                    page = await client.send(builder(*args, **kwargs, starting_after=after))
+                    found = getattr(page, items)
+                    for item in found:
+                        yield item
+                    if not page.has_more or not found:
+                        return
+                    after = found[-1].id
+
+            return walk_async
+
+        def walk(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            after = None
+            while True:
+                page = client.send(builder(*args, **kwargs, starting_after=after))
+                found = getattr(page, items)
+                yield from found
+                if not page.has_more or not found:
+                    return
+                after = found[-1].id
+
+        return walk
+
+
 class Operations:
     """Every operation of the API, named after its operation id (a test holds them to the
     server's OpenAPI schema); get_usage_csv is get_usage's CSV form."""
@@ -93,6 +136,13 @@ class Operations:
     rotate_signing_key = Operation(calls.rotate_signing_key)
     retire_key_version = Operation(calls.retire_key_version)
     admin_audit = Operation(calls.admin_audit)
+    get_quota = Operation(calls.get_quota)
+    # Every item of a list, page after page.
+    iter_datasets = Pages(calls.list_datasets, "datasets")
+    iter_holder_audit = Pages(calls.holder_audit, "entries")
+    iter_orgs = Pages(calls.list_orgs, "orgs")
+    iter_keys = Pages(calls.list_keys, "keys")
+    iter_audit = Pages(calls.admin_audit, "entries")
 
 
 class Client(BaseClient, Operations):

@@ -6,7 +6,8 @@
     └── APIError                  the server answered with an error (docs/api.md's shape)
         ├── BadRequest              400  (ApiKeyInQuery: 400 api_key_in_query)
         ├── AuthenticationError     401  unknown, revoked or malformed API key
-        ├── PermissionDenied        403  the key's role may not do this
+        ├── PermissionDenied        403  the key's role may not do this (SandboxOnly: a test
+        │                                key outside the sandbox)
         ├── NotFound                404  no such object, or another organisation's
         ├── RequestTimeout          408  the body came too slowly (retried)
         ├── Conflict                409  (IdempotencyKeyInFlight: the same key is still running;
@@ -21,8 +22,9 @@
         ├── StoreUnavailable        503  nothing answered, nothing billed (retried)
         └── ServerError             any other 5xx
 
-An APIError carries ``status``, ``code``, ``message``, ``details`` and ``retry_after`` (seconds,
-from the Retry-After header, or None).
+An APIError carries ``status``, ``code``, ``message``, ``details``, ``retry_after`` (seconds,
+from the Retry-After header, or None) and ``request_id`` (the answer's X-Request-Id: what to
+quote to support).
 """
 
 from typing import Any
@@ -55,11 +57,14 @@ class APIError(IdcheckError):
         message: str,
         details: list[dict[str, Any]] | None = None,
         retry_after: float | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(f"{status} {code}: {message}")
+        suffix = f" (request {request_id})" if request_id else ""
+        super().__init__(f"{status} {code}: {message}{suffix}")
         self.status, self.code, self.message = status, code, message
         self.details = details or []
         self.retry_after = retry_after
+        self.request_id = request_id
 
 
 class BadRequest(APIError, status=400): ...
@@ -72,6 +77,10 @@ class AuthenticationError(APIError, status=401): ...
 
 
 class PermissionDenied(APIError, status=403): ...
+
+
+class SandboxOnly(PermissionDenied):
+    """A test key asked for something outside the sandbox: use a live key."""
 
 
 class NotFound(APIError, status=404): ...
@@ -124,6 +133,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     ErrorCode.API_KEY_IN_QUERY: ApiKeyInQuery,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: IdempotencyKeyInFlight,
     ErrorCode.BUSY: Busy,
+    ErrorCode.SANDBOX_ONLY: SandboxOnly,
     ErrorCode.USE_BLIND_EVALUATION: UseBlindEvaluation,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
     ErrorCode.RATE_LIMITED: RateLimited,

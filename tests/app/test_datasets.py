@@ -72,7 +72,10 @@ async def test_dataset_lifecycle(client: httpx.AsyncClient, holder: Caller) -> N
     assert detail["last_upload_at"] is not None
     assert (await client.delete(url, headers=holder.headers)).status_code == 204
     assert (await client.get(url, headers=holder.headers)).status_code == 404
-    assert (await client.get("/v1/datasets", headers=holder.headers)).json() == {"datasets": []}
+    assert (await client.get("/v1/datasets", headers=holder.headers)).json() == {
+        "datasets": [],
+        "has_more": False,
+    }
 
 
 async def test_another_holders_dataset_is_not_found(
@@ -90,7 +93,10 @@ async def test_another_holders_dataset_is_not_found(
         answer = await client.request(method, url, json=body, headers=other.headers)
         assert answer.status_code == 404, (method, url)
         assert answer.json()["error"]["code"] == "not_found"
-    assert (await client.get("/v1/datasets", headers=other.headers)).json() == {"datasets": []}
+    assert (await client.get("/v1/datasets", headers=other.headers)).json() == {
+        "datasets": [],
+        "has_more": False,
+    }
     assert (await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)).status_code == 200
 
 

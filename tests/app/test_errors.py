@@ -20,8 +20,9 @@ def _shape(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert answer.headers["content-type"].startswith("application/json")
     body = answer.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
     assert body["error"]["code"] == code
+    assert body["error"]["request_id"] == answer.headers["x-request-id"]
     return dict(body["error"])
 
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.services.privacy import purge
+from app.services.sandbox import SANDBOX_DATASET_ID
 from matching import signature_index
 from signatures import sign_record
 from signatures.dates import today
@@ -98,7 +99,9 @@ async def test_erasure_stops_a_match_at_once_and_removes_the_rows(
     assert erased.json() == {"deleted": 1}
     assert await _verdicts(client, buyer, PROBE) == ["unverified"]
     async with app.state.sessionmaker() as session:
-        rows = await session.scalar(sa.select(sa.func.count()).select_from(signature_index))
+        rows = await session.scalar(
+            sa.select(sa.func.count()).where(signature_index.c.dataset_id != SANDBOX_DATASET_ID)
+        )
     assert rows == 0
 
 

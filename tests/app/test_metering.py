@@ -70,7 +70,9 @@ async def test_a_retry_with_the_same_key_replays_and_bills_once(
 ) -> None:
     first = await _verify(client, buyer, RECORDS, key="order-42")
     assert first.status_code == 200
-    assert first.json()["usage"] == {"records": 3, "billable_records": 2, "matched_records": 1}
+    usage = first.json()["usage"]
+    assert usage.pop("event_id")
+    assert usage == {"records": 3, "billable_records": 2, "matched_records": 1}
     again = await _verify(client, buyer, RECORDS, key="order-42")
     assert again.status_code == 200
     assert again.content == first.content
@@ -256,7 +258,7 @@ async def test_usage_reports_for_finance_and_for_each_organisation(
     credited = await client.get(f"/v1/usage/me{period}", headers=other_holder.headers)
     assert credited.json()["rows"][0]["matched_records"] == 3
     empty = (await _usage(client, finance, "?from=2001-01-01&to=2001-02-01&group_by=buyer")).json()
-    assert empty == {"rows": []}
+    assert empty["rows"] == []
     bad = await client.get("/v1/usage?group_by=country", headers=finance.headers)
     assert bad.status_code == 422
 

@@ -204,7 +204,7 @@ def test_readme_bootstrap_in_the_order_written(tmp_path: Path) -> None:
             f"{base}/v1/admin/orgs", headers={"Authorization": f"Bearer {admin.stdout.strip()}"}
         )
         assert orgs.status_code == 200, orgs.text
-        assert [org["name"] for org in orgs.json()["orgs"]] == ["Ops"]
+        assert [org["name"] for org in orgs.json()["orgs"]] == ["idcheck sandbox (built in)", "Ops"]
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=30)

@@ -1,6 +1,7 @@
 """Lookups on each backend: only live, unobjected records answer, with their holder and date."""
 
 from datetime import timedelta
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,8 @@ from tests.helpers.index import TODAY
 from tests.helpers.index import new_holder
 
 PAUL = {"email": "paul.durand@exemple.fr", "phone": "06 12 34 56 78", "last_name": "Durand"}
+#: A holder that is nobody's here (the sandbox's, in the service).
+SANDBOX = UUID(int=1)
 ANNE = {"email": "anne.roux@exemple.fr", "last_name": "Roux"}
 
 
@@ -26,7 +29,9 @@ async def test_a_value_answers_with_each_holder_and_its_latest_date(
     second = await new_holder(session, keyring, "second")
     held = await first.hold("p1", PAUL, updated=TODAY - timedelta(days=30))
     await second.hold("x9", PAUL, updated=TODAY - timedelta(days=2))
-    hits = await lookup(session, [held.values["email"], b"\x00" * 16], TODAY)
+    hits = await lookup(
+        session, [held.values["email"], b"\x00" * 16], TODAY, sandbox_holder=SANDBOX
+    )
     assert hits == {
         held.values["email"]: {
             first.org_id: TODAY - timedelta(days=30),
@@ -42,12 +47,12 @@ async def test_expired_erased_and_purged_records_never_answer(
 ) -> None:
     holder = await new_holder(session, keyring, "holder")
     old = await holder.hold("old", ANNE, updated=TODAY - timedelta(days=400))  # past retention
-    assert await lookup(session, [old.values["email"]], TODAY) == {}
+    assert await lookup(session, [old.values["email"]], TODAY, sandbox_holder=SANDBOX) == {}
     assert await purge_expired(session, TODAY) == {holder.dataset_id: 1}
     gone = await holder.hold("gone", PAUL)
-    assert await lookup(session, [gone.values["email"]], TODAY)
+    assert await lookup(session, [gone.values["email"]], TODAY, sandbox_holder=SANDBOX)
     assert await delete_records(session, holder.dataset_id, [gone.record_key, b"\x01" * 16]) == 1
-    assert await lookup(session, [gone.values["email"]], TODAY) == {}
+    assert await lookup(session, [gone.values["email"]], TODAY, sandbox_holder=SANDBOX) == {}
 
 
 async def test_an_objection_silences_every_kind_of_the_record(
@@ -59,5 +64,19 @@ async def test_an_objection_silences_every_kind_of_the_record(
     objected = {"phone": normalize_record(PAUL).fields["phone"]}
     assert await add_optouts(session, None, optout_values(objected, keyring)) == 2  # 2 versions
     everything = [*paul.values.values(), *anne.values.values()]
-    hits = await lookup(session, everything, TODAY)
+    hits = await lookup(session, everything, TODAY, sandbox_holder=SANDBOX)
     assert set(hits) == set(anne.values.values())  # Paul's email and name pairs are silent too
+
+
+async def test_the_sandbox_holder_answers_in_the_sandbox_only(
+    session: AsyncSession, keyring: KeyRing
+) -> None:
+    live = await new_holder(session, keyring, "live")
+    sandbox = await new_holder(session, keyring, "sandbox")
+    paul = await live.hold("p1", PAUL)
+    await sandbox.hold("s1", PAUL)
+    email = paul.values["email"]
+    outside = await lookup(session, [email], TODAY, sandbox_holder=sandbox.org_id)
+    inside = await lookup(session, [email], TODAY, sandbox_holder=sandbox.org_id, in_sandbox=True)
+    assert set(outside[email]) == {live.org_id}
+    assert set(inside[email]) == {sandbox.org_id}
