@@ -348,7 +348,7 @@ def usage_export_command(
         handle.write(text)
     grouped = f", grouped by {group_by}" if group_by else ""
     where = output if output is not None else "stdout"
-    click.echo(f"wrote {count:,} rows of usage from {first} to {after} (exclusive){grouped} "
+    click.echo(f"wrote {count:,} row{'' if count == 1 else 's'} of usage from {first} to {after} (exclusive){grouped} "
                f"to {where}", err=True)  # fmt: skip
 
 
