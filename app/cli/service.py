@@ -348,8 +348,9 @@ def usage_export_command(
         handle.write(text)
     grouped = f", grouped by {group_by}" if group_by else ""
     where = output if output is not None else "stdout"
-    click.echo(f"wrote {count:,} row{'' if count == 1 else 's'} of usage from {first} to {after} (exclusive){grouped} "
-               f"to {where}", err=True)  # fmt: skip
+    rows = f"{count:,} row{'' if count == 1 else 's'}"
+    click.echo(f"wrote {rows} of usage from {first} to {after} (exclusive){grouped} to {where}",
+               err=True)  # fmt: skip
 
 
 @click.command("purge")

@@ -248,7 +248,8 @@ def open_signing(
         source.close()
         raise
     console.print(
-        f"reading {input_path} ({source.label}, {source.separator!r}): {columns.describe()}",
+        f"reading {input_path} ({source.label}, {source.separator!r}): {columns.describe()}; "
+        f"signing with key version {signer.key_version} ({signer.scheme})",
         highlight=False,
         soft_wrap=True,
     )

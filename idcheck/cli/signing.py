@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from itertools import islice
+from typing import ClassVar
 from typing import Final
 
 from idcheck.cli.csv_input import Columns
@@ -48,6 +49,7 @@ CHUNK_ROWS: Final = 500
 class HmacSigner:
     """Spec v1: HMAC-SHA256-128 with the version's key."""
 
+    scheme: ClassVar[Scheme] = Scheme.HMAC
     key: bytes = field(repr=False)
     key_version: int
 
@@ -62,6 +64,7 @@ class HmacSigner:
 class BlindSigner:
     """Blind mode: an OPRF version, evaluated by the server (each process has its own client)."""
 
+    scheme: ClassVar[Scheme] = Scheme.OPRF
     remote: Remote = field(repr=False)
     key_version: int
 

@@ -1,5 +1,6 @@
-"""README's quick start, run as written: its shell blocks, in order, in a fresh folder, against a
-fresh `idcheck serve` started there (as `make run` would be)."""
+"""README's quick start, run as written: its shell blocks (the quick start's, then the signing
+and blind-mode sections'), in order, in a fresh folder, against a fresh `idcheck serve` started
+there (as `make run` would be)."""
 
 import os
 import re
@@ -15,12 +16,14 @@ from tests.helpers.commands import IDCHECK
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def quickstart_script() -> str:
-    """The ```sh blocks between README's quickstart markers, in order."""
+def readme_script() -> str:
+    """Every ```sh block of README, in order; the quick start's come first."""
     text = README.read_text(encoding="utf-8")
     section = text[text.index("<!-- quickstart -->") : text.index("<!-- /quickstart -->")]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) >= 6
+    quickstart = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    assert len(quickstart) >= 6
+    assert blocks[: len(quickstart)] == quickstart
     return "\n".join(blocks)
 
 
@@ -55,7 +58,7 @@ def test_the_quickstart_runs_as_written_from_a_fresh_folder(tmp_path: Path) -> N
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.1)
         done = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", quickstart_script()],
+            ["bash", "-euo", "pipefail", "-c", readme_script()],
             cwd=folder, env=clean | {"IDCHECK_URL": url}, capture_output=True, text=True,
             timeout=300, check=False,
         )  # fmt: skip
@@ -70,3 +73,6 @@ def test_the_quickstart_runs_as_written_from_a_fresh_folder(tmp_path: Path) -> N
     assert '"verdict":"verified"' in done.stdout.replace(" ", "")  # the sandbox's Camille
     assert (folder / "credits.csv").read_text().startswith("holder,holder_id,period,")
     assert "wrote 1 row of usage" in done.stderr
+    assert (folder / "clients.ndjson").read_text().count("\n") == 2  # idcheck sign
+    assert "key version 1 (hmac-sha256)" in done.stderr  # the first push
+    assert "key version 2 (oprf-ristretto255-sha512)" in done.stderr  # blind after the rotation

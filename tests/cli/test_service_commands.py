@@ -215,3 +215,30 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_a_busy_port_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = _run(["serve", "--port", str(port)], tmp_path)
+    assert refused.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use" in refused.stderr
+    assert f"make run PORT={port + 1}" in refused.stderr
+    assert "Errno" not in refused.stderr
+    assert not (tmp_path / "idcheck.db").exists()  # nothing made for a server that cannot start
+
+
+def test_make_run_takes_a_port_and_make_test_says_how_long() -> None:
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", "run", "PORT=8123", "HOST=0.0.0.0"],
+        cwd=root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert run.stdout.strip().endswith("idcheck serve --host 0.0.0.0 --port 8123")
+    test = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", "test"],
+        cwd=root, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "minutes" in test.stdout
