@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 from pydantic import Field
+from pydantic import StrictBool
 from pydantic import StringConstraints
 
 from schemas.common import JSON_INTEGER
@@ -38,7 +39,7 @@ class OrgList(BaseModel):
 class KeyCreate(Model):
     label: Label | None = None
     #: A test key (idc_<role>_test_...): the sandbox only, never billed; holders and buyers.
-    test: bool = False
+    test: StrictBool = False
 
 
 class KeyCreated(BaseModel):

@@ -124,8 +124,8 @@ def _verdicts(console: Console, results: Path) -> None:
         table.add_column(column)
     for column in ["n+addr", "n+birth", "invalid"]:
         table.add_column(column)
-    with results.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
+    with results.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter=";"):
             name = f"{row[HEADER['first_name']]} {row[HEADER['last_name']]}".strip()
             checks = [{"yes": "✔", "no": "✘"}.get(row[f"idcheck_{c}"], "") for c in KINDS]
             table.add_row(name, row["idcheck_verdict"], *checks, row["idcheck_invalid"])

@@ -101,7 +101,7 @@ def _truth(rows: list[dict[str, str]], holdings: list[list[dict[str, str]]]) -> 
 
 def _answers(results: Path) -> Truth:
     with results.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle, delimiter=";"))
     answers = []
     for row in rows:
         checks = {kind: row[f"idcheck_{kind}"] == "yes" for kind in KINDS if row[f"idcheck_{kind}"]}

@@ -196,8 +196,8 @@ def test_verify_gives_the_same_file_raw_and_signed_locally(server: Server, tmp_p
         outputs[mode] = output.read_bytes()
     assert outputs["raw"] == outputs["signed"]
 
-    with (tmp_path / "results-raw.csv").open(encoding="utf-8", newline="") as handle:
-        results = list(csv.DictReader(handle))
+    with (tmp_path / "results-raw.csv").open(encoding="utf-8-sig", newline="") as handle:
+        results = list(csv.DictReader(handle, delimiter=";"))
     with prospects.open(encoding="utf-8-sig", newline="") as handle:
         inputs = list(csv.DictReader(handle, delimiter=";"))
     assert len(results) == 10_000
@@ -420,8 +420,10 @@ def test_verify_stopped_by_the_quota_keeps_the_rows_answered(
     assert done.returncode == 1
     assert "stopped after 1,000 rows" in done.stderr
     assert "429 quota_exceeded" in done.stderr
-    with output.open(encoding="utf-8", newline="") as handle:
-        assert len(list(csv.DictReader(handle))) == 1000  # what was answered, and billed
+    with output.open(encoding="utf-8-sig", newline="") as handle:
+        assert (
+            len(list(csv.DictReader(handle, delimiter=";"))) == 1000
+        )  # what was answered, and billed
     assert not list(tmp_path.glob(".*.part"))
 
 
@@ -432,8 +434,8 @@ def test_verify_keeps_answers_that_arrive_after_a_refusal(server: Server, tmp_pa
     done, prospects, output, buyer = _verify_under_quota(server, tmp_path, 2300, concurrency=3)
     assert done.returncode == 1
     assert "429 quota_exceeded" in done.stderr
-    with output.open(encoding="utf-8", newline="") as handle:
-        written = list(csv.DictReader(handle))
+    with output.open(encoding="utf-8-sig", newline="") as handle:
+        written = list(csv.DictReader(handle, delimiter=";"))
     with prospects.open(encoding="utf-8-sig", newline="") as handle:
         references = [row["Référence"] for row in csv.DictReader(handle, delimiter=";")]
     with Client(server.url, buyer) as client:

@@ -107,7 +107,7 @@ def test_sign_push_and_verify_from_the_default_install(
     results = tmp_path / "results.csv"
     _run(tools, env | {"IDCHECK_API_KEY": buyer}, "verify", str(customers), "-o", str(results),
          "--purpose", "install check", "--local-sign")  # fmt: skip
-    with results.open(encoding="utf-8", newline="") as handle:
-        verdicts = Counter(row["idcheck_verdict"] for row in csv.DictReader(handle))
+    with results.open(encoding="utf-8-sig", newline="") as handle:
+        verdicts = Counter(row["idcheck_verdict"] for row in csv.DictReader(handle, delimiter=";"))
     assert verdicts.total() == 200
     assert verdicts["verified"] >= 150  # the same people: all but the few with invalid fields

@@ -55,10 +55,16 @@ def _excluded(label: str) -> list[Any]:
     # only there: an upload's dates must not be in the future and its external_ids must not
     # repeat; an objection needs an email or phone valid by the spec's normalisation (or, signed,
     # at least one signature); a blind evaluation needs a live OPRF version and elements that are
-    # canonical encodings of group elements other than the identity. Every other check runs on
-    # every operation.
+    # canonical encodings of group elements other than the identity; a list's starting_after
+    # must name an item of that list, and a usage report's relative period excludes from/to
+    # dates. Every other check runs on every operation.
     semantic = label.endswith(("/records", "/optouts", "/oprf/evaluate"))
-    return [positive_data_acceptance] if semantic else []
+    listed = label.startswith("GET ") and label.endswith(_LISTS)
+    return [positive_data_acceptance] if semantic or listed else []
+
+
+#: The lists (cursor pagination) and the usage reports (relative periods), by path.
+_LISTS = ("/v1/admin/orgs", "/keys", "/v1/datasets", "/audit", "/v1/usage", "/v1/usage/me")
 
 
 def _check(operation: Any, headers: dict[str, str]) -> None:
