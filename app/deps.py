@@ -35,6 +35,8 @@ from app.session import transaction_of
 from app.settings import Settings
 from matching import KeyRing
 
+log = logging.getLogger("idcheck")
+
 
 async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
@@ -45,8 +47,6 @@ async def _keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.keyring
     return keyring
 
-
-log = logging.getLogger("idcheck")
 
 #: Seconds between two readings of the key ring prompted by requests (see keyring_knowing).
 REREAD_AFTER: Final = 1.0

@@ -153,3 +153,10 @@ async def test_a_relative_period_is_served_and_not_mixed_with_dates(
     assert mixed.status_code == 422
     unknown = await client.get("/v1/usage?period=yesterday", headers=finance.headers)
     assert unknown.status_code == 422
+
+
+async def test_a_test_key_in_a_url_is_refused_like_a_live_one(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/healthz", params={"key": "idc_buyer_test_0123abcd" + "0" * 32})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "api_key_in_query"
+    assert answer.json()["error"]["request_id"] == answer.headers["x-request-id"]
