@@ -9,7 +9,8 @@ import socket
 import tempfile
 from collections.abc import Awaitable
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import TypeVar
@@ -27,8 +28,6 @@ from schemas.vocabulary import Role
 from signatures import Scheme
 
 if TYPE_CHECKING:  # the server's modules load only for the commands that need them
-    from datetime import datetime
-
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from matching import KeyRing
@@ -316,8 +315,8 @@ def usage_group() -> None:
     help="CSV file to write, whole or not at all (default: stdout).",
 )
 def usage_export_command(
-    start: "datetime | None",
-    end: "datetime | None",
+    start: datetime | None,
+    end: datetime | None,
     period: str | None,
     group_by: str,
     output: Path | None,
@@ -336,7 +335,8 @@ def usage_export_command(
     if start is not None and end is not None:
         first, after = start.date(), end.date()
     else:
-        first, after = period_bounds(Period(period or Period.THIS_MONTH), date.today())
+        today = datetime.now(UTC).date()  # periods are UTC, as the server's
+        first, after = period_bounds(Period(period or Period.THIS_MONTH), today)
 
     async def work(session: "AsyncSession", _: "KeyRing") -> tuple[str, int]:
         groups = parse_group_by(group_by)
