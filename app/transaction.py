@@ -64,9 +64,14 @@ async def _read_json(request: Request) -> None:
             raise InvalidJson() from None
 
 
+def _rate_headers(request: Request) -> dict[str, str]:
+    """The caller's RateLimit headers (app/ratelimit.py): none before it is authenticated."""
+    headers: dict[str, str] = getattr(request.state, "rate_headers", {})
+    return headers
+
+
 def _with_rate(request: Request, response: Response) -> Response:
-    """The caller's RateLimit headers (app/ratelimit.py) on an answer."""
-    response.headers.update(getattr(request.state, "rate_headers", {}))
+    response.headers.update(_rate_headers(request))
     return response
 
 
@@ -119,7 +124,7 @@ class TransactionalRoute(APIRoute):
                 answer = state.store.answer(error)
                 told = answer if answer is not None else error
                 if isinstance(told, IdcheckError):
-                    told.headers = {**getattr(request.state, "rate_headers", {}), **told.headers}
+                    told.headers = {**_rate_headers(request), **told.headers}
                 if answer is None:
                     raise
                 raise answer from None

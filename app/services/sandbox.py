@@ -99,20 +99,13 @@ async def ensure_sandbox(session: AsyncSession, keyring: KeyRing) -> bool:
         )
     )  # fmt: skip
     # The dataset's row, locked: workers starting together write the signatures one at a time.
-    await session.get(Dataset, SANDBOX_DATASET_ID, with_for_update=True)
+    dataset = await session.get_one(Dataset, SANDBOX_DATASET_ID, with_for_update=True)
     index = signature_index
     current = await session.scalar(
         sa.select(sa.func.count()).where(
             index.c.dataset_id == SANDBOX_DATASET_ID, index.c.key_version == keyring.current
         )
     )
-    if current == sum(len(_signed(keyring, fields)) for _, _, fields in SANDBOX_RECORDS):
-        return False
-    batch = Batch(dataset_id=SANDBOX_DATASET_ID, api_key_id=_SERVICE_KEY)
-    batch.records = len(SANDBOX_RECORDS)
-    session.add(batch)
-    await session.flush()
-    await session.execute(sa.delete(index).where(index.c.dataset_id == SANDBOX_DATASET_ID))
     records = [
         IndexedRecord(
             record_key=keyring.record_key(SANDBOX_DATASET_ID, external_id),
@@ -123,6 +116,13 @@ async def ensure_sandbox(session: AsyncSession, keyring: KeyRing) -> bool:
         )
         for external_id, updated_at, fields in SANDBOX_RECORDS
     ]
+    if current == sum(len(record.values) for record in records):
+        return False
+    batch = Batch(dataset_id=SANDBOX_DATASET_ID, api_key_id=_SERVICE_KEY)
+    batch.records = len(records)
+    session.add(batch)
+    await session.flush()
+    await session.execute(sa.delete(index).where(index.c.dataset_id == SANDBOX_DATASET_ID))
     await replace_records(
         session,
         destination=Destination(SANDBOX_DATASET_ID),
@@ -130,7 +130,6 @@ async def ensure_sandbox(session: AsyncSession, keyring: KeyRing) -> bool:
         batch_id=batch.id,
         records=records,
     )
-    dataset = await session.get_one(Dataset, SANDBOX_DATASET_ID)
     dataset.last_upload_at = datetime.now(UTC)
     await session.flush()
     return True

@@ -52,16 +52,11 @@ def period_bounds(period: Period, today: date) -> tuple[date, date]:
     """[start, end) of a relative period, as of ``today`` (UTC)."""
     this_month = today.replace(day=1)
     if period is Period.THIS_MONTH:
-        return this_month, _next_month(this_month)
+        next_month = (this_month + timedelta(days=31)).replace(day=1)
+        return this_month, next_month
     if period is Period.LAST_MONTH:
-        return _next_month(this_month - timedelta(days=1), months=0), this_month
+        return (this_month - timedelta(days=1)).replace(day=1), this_month
     return today - timedelta(days=29), today + timedelta(days=1)  # LAST_30_DAYS, today included
-
-
-def _next_month(day: date, months: int = 1) -> date:
-    """The first of ``day``'s month, ``months`` later."""
-    month = day.month - 1 + months
-    return date(day.year + month // 12, month % 12 + 1, 1)
 
 
 def parse_group_by(text: str | None) -> list[str]:

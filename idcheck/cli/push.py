@@ -296,11 +296,9 @@ def push(
                     if len(uploader.lines) >= chunk_size:
                         uploader.flush()
                         progress.update(task, completed=signing.source.bytes_read())
-                for outcome in chunk.notes:
-                    summary.skipped += outcome.action == "skipped"
-                    summary.rejected += outcome.action == "rejected"
-                    fields = outcome.invalid if outcome.action != "rejected" else ()
-                    noted.add(outcome.line, outcome.action, fields, outcome.reason)
+                counted = noted.note(chunk.notes)
+                summary.skipped += counted["skipped"]
+                summary.rejected += counted["rejected"]
             uploader.flush()
         summary.seconds = time.perf_counter() - started
     journal.finish()

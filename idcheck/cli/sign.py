@@ -6,6 +6,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Iterable
 from contextlib import ExitStack
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from idcheck.cli.keyfile import read_key_file
 from idcheck.cli.remote import remote_options
 from idcheck.cli.remote import resolve
 from idcheck.cli.signing import HmacSigner
+from idcheck.cli.signing import Outcome
 from idcheck.cli.signing import Signer
 from idcheck.cli.signing import SignJob
 from idcheck.cli.signing import current_signer
@@ -69,9 +71,17 @@ class Rejects:
         if self._writer is not None:
             self._writer.writerow(["line", "action", "fields", "reason"])
 
-    def add(self, line: int, action: str, fields: tuple[str, ...], reason: str) -> None:
-        if self._writer is not None:
-            self._writer.writerow([line, action, " ".join(fields), reason])
+    def note(self, outcomes: Iterable[Outcome]) -> Counter[str]:
+        """A chunk's rows left out (and rows signed with invalid fields), each a line with its
+        reason; their counts by action (skipped, rejected, signed)."""
+        counted: Counter[str] = Counter()
+        for outcome in outcomes:
+            counted[outcome.action] += 1
+            if self._writer is not None:
+                fields = outcome.invalid if outcome.action != "rejected" else ()
+                self._writer.writerow([outcome.line, outcome.action, " ".join(fields),
+                                       outcome.reason])  # fmt: skip
+        return counted
 
 
 def rejects_option(command: Callable[P, R]) -> Callable[P, R]:
@@ -102,11 +112,9 @@ def sign_csv(
         out.write("".join(line + "\n" for _, line in chunk.signed))
         summary.signed += len(chunk.signed)
         summary.by_kind.update(chunk.by_kind)
-        for outcome in chunk.notes:
-            summary.skipped += outcome.action == "skipped"
-            summary.rejected += outcome.action == "rejected"
-            fields = outcome.invalid if outcome.action != "rejected" else ()
-            rejects.add(outcome.line, outcome.action, fields, outcome.reason)
+        counted = rejects.note(chunk.notes)
+        summary.skipped += counted["skipped"]
+        summary.rejected += counted["rejected"]
     progress.update(task, completed=source.size)
     summary.seconds = time.perf_counter() - started
     return summary
