@@ -47,9 +47,17 @@ def _idcheck(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 
 def test_the_server_logs_json_lines_with_each_request_s_id(server: Server) -> None:
+    sentinel = {"email": "sentinel.json.log@exemple.fr", "phone": "06 98 76 54 31"}
     with server.client() as client:
+        _, buyer = remote_org(client, server.admin_key, "buyer", "json log buyer")
+        verified = client.post(
+            "/v1/verify", json={"purpose": "p", "records": [sentinel]}, headers=auth(buyer)
+        )
         answer = client.get("/healthz", headers={"X-Request-Id": "support-case-000000042"})
         denied = client.get("/v1/datasets")
+    assert verified.status_code == 200
+    assert "sentinel" not in server.log.read_text()
+    assert "98 76 54 31" not in server.log.read_text()
     assert answer.headers["x-request-id"] == "support-case-000000042"
     # Every line is JSON but the command's own first line (which database, which key).
     said, *logged = server.log.read_text().splitlines()
