@@ -4,6 +4,7 @@ once (a holder's dataset, one of its snapshots).
 Every dependency is a coroutine function: FastAPI runs a plain function (or a class) in its
 thread pool, a hop there and back on every request for what is an attribute read."""
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -54,8 +55,9 @@ REREAD_AFTER: Final = 1.0
 
 async def reload_keyring(app: FastAPI) -> KeyRing:
     """Read the live key versions again (a rotation or a retirement, here or elsewhere)."""
+    started = time.monotonic()
     keyring = await load_keyring(app.state.engine, app.state.settings.master_secret)
-    app.state.keyring, app.state.keyring_read_at = keyring, time.monotonic()
+    app.state.keyring, app.state.keyring_read_at = keyring, started
     return keyring
 
 
@@ -87,19 +89,29 @@ async def refresh_keyring(app: FastAPI) -> None:
 
 
 async def keyring_knowing(request: Request, versions: Iterable[int] | None) -> KeyRing:
-    """The key ring, read again first when it lacks one of ``versions`` (or, with None, when the
-    versions are not known yet, as for a streamed upload) and was read over a second ago.
+    """The key ring, knowing ``versions`` if they are live in the database when the request asks.
 
     Every worker reads the key ring every 30 s; a version made current by another worker or by
-    the command line within those 30 s is thus known here as soon as a client names it, so a
-    client that learnt of the version from one worker is not refused by another."""
+    the command line within those 30 s is known here as soon as a client names it, so a client
+    that learnt of the version from one worker is not refused by another. A request naming a
+    version this worker lacks waits for a reading that starts after it asked: one at most every
+    REREAD_AFTER seconds per worker, shared by every request waiting for it, so naming unknown
+    versions costs the store nothing more. With None (a streamed upload, whose versions are not
+    known yet) the ring is read again when it was read over REREAD_AFTER ago, without waiting."""
     state = request.app.state
     keyring: KeyRing = state.keyring
-    if versions is not None and all(keyring.knows(version) for version in versions):
+    if versions is None:
+        if time.monotonic() - state.keyring_read_at < REREAD_AFTER:
+            return keyring
+        return await reload_keyring(request.app)
+    if all(keyring.knows(version) for version in versions):
         return keyring
-    if time.monotonic() - getattr(state, "keyring_read_at", 0.0) < REREAD_AFTER:
-        return keyring
-    return await reload_keyring(request.app)
+    asked = time.monotonic()
+    async with state.keyring_lock:
+        if state.keyring_read_at >= asked:  # a reading that began after the request asked
+            return state.keyring  # type: ignore[no-any-return]
+        await asyncio.sleep(max(0.0, state.keyring_read_at + REREAD_AFTER - time.monotonic()))
+        return await reload_keyring(request.app)
 
 
 async def _metrics(request: Request) -> Metrics:

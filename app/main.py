@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         try:
             app.state.engine = engine
+            app.state.keyring_lock = asyncio.Lock()
             await reload_keyring(app)
             app.state.sessionmaker = create_sessionmaker(engine)
             app.state.read_sessionmaker = create_sessionmaker(engine, writes=False)

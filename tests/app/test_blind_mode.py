@@ -1,6 +1,7 @@
 """Blind mode's routes: key versions and schemes, the evaluation route's limits and quota, raw
 verify over both schemes, and nothing of an element kept or logged."""
 
+import asyncio
 import logging
 import os
 
@@ -9,7 +10,11 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app import deps
+from app.deps import reload_keyring
 from app.models import AuditEvent
+from app.services.key_versions import rotate
+from matching import KeyRing
 from signatures import Scheme
 from signatures import canonical_message
 from signatures import derive_oprf_secret
@@ -164,6 +169,38 @@ async def test_too_many_elements_an_hmac_or_unknown_version_are_422(
         ]
     empty = await _evaluate(client, holder, version, [])
     assert empty.status_code == 422
+
+
+async def test_a_version_made_elsewhere_just_after_a_reading_is_served_at_once(
+    app: FastAPI, client: httpx.AsyncClient, buyer: Caller
+) -> None:
+    """The worker has just read its key ring (its 30 s reading, say) when another process makes an
+    OPRF version current: requests naming it wait for a fresh reading, one for all of them, rather
+    than being refused for the rest of the second; a version that does not exist is still 422."""
+    await reload_keyring(app)
+    async with app.state.sessionmaker() as session:
+        version = (await rotate(session, None, Scheme.OPRF)).version
+        await session.commit()
+    reads = 0
+    real = deps.load_keyring
+
+    async def counted(*args: object) -> KeyRing:
+        nonlocal reads
+        reads += 1
+        return await real(*args)  # type: ignore[arg-type]
+
+    deps.load_keyring = counted  # type: ignore[assignment]
+    try:
+        element = _blinded(1)[0].element.hex()
+        answers = await asyncio.gather(
+            *(_evaluate(client, buyer, version, [element]) for _ in range(8))
+        )
+    finally:
+        deps.load_keyring = real
+    assert [answer.status_code for answer in answers] == [200] * 8
+    assert reads == 1
+    unknown = await _evaluate(client, buyer, version + 1, [element])
+    assert unknown.status_code == 422
 
 
 async def test_evaluations_are_counted_per_organisation_and_held_to_its_quota(

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +57,11 @@ def test_the_server_logs_json_lines_with_each_request_s_id(server: Server) -> No
         answer = client.get("/healthz", headers={"X-Request-Id": "support-case-000000042"})
         denied = client.get("/v1/datasets")
     assert verified.status_code == 200
+    # A request's access line is written once its answer has gone: wait for the last one's.
+    deadline = time.monotonic() + 10
+    while denied.headers["x-request-id"] not in server.log.read_text():
+        assert time.monotonic() < deadline, "the last request's access line never came"
+        time.sleep(0.05)
     assert "sentinel" not in server.log.read_text()
     assert "98 76 54 31" not in server.log.read_text()
     assert answer.headers["x-request-id"] == "support-case-000000042"
