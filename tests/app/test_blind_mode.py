@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from app import deps
 from app.deps import reload_keyring
 from app.models import AuditEvent
+from app.services.key_versions import load_keyring
 from app.services.key_versions import rotate
 from matching import KeyRing
 from signatures import Scheme
@@ -172,7 +173,7 @@ async def test_too_many_elements_an_hmac_or_unknown_version_are_422(
 
 
 async def test_a_version_made_elsewhere_just_after_a_reading_is_served_at_once(
-    app: FastAPI, client: httpx.AsyncClient, buyer: Caller
+    app: FastAPI, client: httpx.AsyncClient, buyer: Caller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker has just read its key ring (its 30 s reading, say) when another process makes an
     OPRF version current: requests naming it wait for a fresh reading, one for all of them, rather
@@ -182,21 +183,18 @@ async def test_a_version_made_elsewhere_just_after_a_reading_is_served_at_once(
         version = (await rotate(session, None, Scheme.OPRF)).version
         await session.commit()
     reads = 0
-    real = deps.load_keyring
+    real = load_keyring
 
     async def counted(*args: object) -> KeyRing:
         nonlocal reads
         reads += 1
         return await real(*args)  # type: ignore[arg-type]
 
-    deps.load_keyring = counted  # type: ignore[assignment]
-    try:
-        element = _blinded(1)[0].element.hex()
-        answers = await asyncio.gather(
-            *(_evaluate(client, buyer, version, [element]) for _ in range(8))
-        )
-    finally:
-        deps.load_keyring = real
+    monkeypatch.setattr(deps, "load_keyring", counted)
+    element = _blinded(1)[0].element.hex()
+    answers = await asyncio.gather(
+        *(_evaluate(client, buyer, version, [element]) for _ in range(8))
+    )
     assert [answer.status_code for answer in answers] == [200] * 8
     assert reads == 1
     unknown = await _evaluate(client, buyer, version + 1, [element])
