@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sign bench-blind soak vectors openapi
+.PHONY: run test lint bench bench-sign bench-blind soak vectors openapi screenshots
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (once, or when pyproject.toml changes): the service, its tools and"
@@ -55,3 +55,8 @@ vectors: $(STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/python -m scripts.make_openapi
+
+# The console's pictures in docs/console/ (README shows them): the browser tests, saving each
+# role's main page. Needs Debian's chromium and chromium-driver, as the tests do.
+screenshots: $(STAMP)
+	IDCHECK_CONSOLE_SCREENSHOTS=docs/console IDCHECK_TEST_POSTGRES_URL= $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_console_browser.py

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app import console
 from app import handlers
 from app.db import allow_long_statements
 from app.db import create_engine
@@ -38,6 +39,7 @@ from app.routes import keys
 from app.routes import service
 from app.routes import usage
 from app.routes import verify
+from app.services.console_sessions import forget_expired_sessions
 from app.services.privacy import purge
 from app.settings import Settings
 from app.store import StoreHealth
@@ -50,8 +52,8 @@ log = logging.getLogger("idcheck")
 async def _housekeeping(app: FastAPI, settings: Settings) -> None:
     """Every 30 s, the key ring is read again (a rotation by another worker or the command line
     reaches this one; the sandbox follows it) and stale planner statistics are refreshed; every
-    ten minutes, records past their retention go, and idempotency answers past their time to
-    live."""
+    ten minutes, records past their retention go, and idempotency answers and console sessions
+    past their time to live."""
     rounds = 0
     while True:
         await asyncio.sleep(30)
@@ -68,6 +70,7 @@ async def _housekeeping(app: FastAPI, settings: Settings) -> None:
                     await allow_long_statements(session, settings)
                     records = sum((await purge(session)).values())
                     answers = await forget_expired_answers(session, settings.idempotency_ttl)
+                    await forget_expired_sessions(session)
                     await session.commit()
                 if records or answers:
                     log.info("purged %d expired records, %d idempotency keys", records, answers)
@@ -177,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The routers add nothing at inclusion (prefixes, tags and route class are their own), so
         # their routes join the app's as they are: app.routes lists every APIRoute, flat.
         app.router.routes.extend(router.routes)
+    console.install(app)
     app.openapi = _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

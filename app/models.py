@@ -126,6 +126,21 @@ class UsageCredit(Base):
     matched_records: Mapped[int] = mapped_column(sa.Integer)
 
 
+class UsageDatasetCredit(Base):
+    """The buyer records of one verify request that one dataset of a holder confirmed: what each
+    dataset earned. A record two datasets of one holder confirmed counts in each (and once in its
+    holder's UsageCredit). No foreign key to the dataset: its credits outlive its deletion."""
+
+    __tablename__ = "usage_dataset_credits"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("usage_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    dataset_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    holder_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
+    matched_records: Mapped[int] = mapped_column(sa.Integer)
+
+
 class KeyVersion(Base):
     """Signing-key versions; the newest one not retired is current."""
 
@@ -245,3 +260,19 @@ class Snapshot(Base):
             postgresql_where=sa.text("status = 'open'"),
         ),
     )
+
+
+class ConsoleSession(Base):
+    """A browser's session of the console (app/console): made from an API key at sign-in, it
+    acts as that key until it expires or its user signs out. Only a keyed hash of its token is
+    kept; the key itself is never stored."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
+    api_key_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

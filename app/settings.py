@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     evaluation_allowance: int = Field(1_000_000, ge=0)
     #: How long an Idempotency-Key's answer is kept for replays (docs/api.md: at least 24 h).
     idempotency_hours: int = Field(24, ge=24)
+    #: How long a console session lasts after its sign-in (app/console): then the key again.
+    console_session_minutes: int = Field(30, ge=1, le=720)
     log_level: str = "INFO"
     #: text: one line an event; json: one JSON object a line (time, level, logger, request_id,
     #: message), for a log collector.
@@ -104,6 +106,10 @@ class Settings(BaseSettings):
     @property
     def idempotency_ttl(self) -> timedelta:
         return timedelta(hours=self.idempotency_hours)
+
+    @property
+    def console_session_ttl(self) -> timedelta:
+        return timedelta(minutes=self.console_session_minutes)
 
     @property
     def is_sqlite(self) -> bool:

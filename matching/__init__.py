@@ -19,9 +19,11 @@ from matching.index import replace_records
 from matching.index import swap_in_snapshot
 from matching.keyring import KeyRing
 from matching.lookup import Hits
+from matching.lookup import Source
 from matching.lookup import lookup
 from matching.optouts import add_optouts
 from matching.optouts import optout_values
+from matching.optouts import withheld_records
 from matching.statistics import LARGE_CHANGE
 from matching.statistics import analyze
 from matching.statistics import refresh_statistics
@@ -47,6 +49,7 @@ __all__ = [
     "KeyRing",
     "KindCheck",
     "Probe",
+    "Source",
     "Usage",
     "UtcDateTime",
     "add_optouts",
@@ -69,4 +72,5 @@ __all__ = [
     "signature_index",
     "swap_in_snapshot",
     "tally",
+    "withheld_records",
 ]

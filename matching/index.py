@@ -45,6 +45,8 @@ class DatasetCounts:
     records: int
     signatures: int
     by_kind: dict[str, int]
+    #: The first day a record of the dataset runs out of retention (the next purge takes it).
+    next_expiry: date | None = None
 
 
 @dataclass(frozen=True)
@@ -171,11 +173,13 @@ async def drop_snapshot(session: AsyncSession, snapshot_id: UUID) -> None:
 
 async def dataset_counts(session: AsyncSession, dataset_id: UUID) -> DatasetCounts:
     table = signature_index
-    records = await session.scalar(
-        sa.select(sa.func.count(sa.distinct(table.c.record_key))).where(
-            table.c.dataset_id == dataset_id
+    records, next_expiry = (
+        await session.execute(
+            sa.select(
+                sa.func.count(sa.distinct(table.c.record_key)), sa.func.min(table.c.expires_on)
+            ).where(table.c.dataset_id == dataset_id)
         )
-    )
+    ).one()
     by_kind: Counter[str] = Counter()
     rows = await session.execute(
         sa.select(table.c.kind, sa.func.count())
@@ -188,6 +192,7 @@ async def dataset_counts(session: AsyncSession, dataset_id: UUID) -> DatasetCoun
         records=records or 0,
         signatures=sum(by_kind.values()),
         by_kind={kind: by_kind[kind] for kind in KIND_CODES if by_kind[kind]},
+        next_expiry=next_expiry,
     )
 
 

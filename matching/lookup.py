@@ -1,8 +1,10 @@
-"""Looking index values up: which holders hold each one, and when they last updated it."""
+"""Looking index values up: which holders hold each one (in which of their datasets), and when
+they last updated it."""
 
 from collections.abc import Iterable
 from datetime import date
 from typing import Final
+from typing import NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -23,8 +25,16 @@ from signatures import KIND_CODES
 #: at all.
 LOOKUP_CHUNK: Final = 30_000
 
-#: index value -> {holder organisation: most recent updated_at of its matching records}
-Hits = dict[bytes, dict[UUID, date]]
+
+class Source(NamedTuple):
+    """Where a value was found: a holder organisation, and which of its datasets."""
+
+    holder: UUID
+    dataset: UUID
+
+
+#: index value -> {source: most recent updated_at of its matching records there}
+Hits = dict[bytes, dict[Source, date]]
 
 
 def _opted_out(table: sa.Table) -> sa.Exists:
@@ -38,16 +48,16 @@ def _opted_out(table: sa.Table) -> sa.Exists:
     )
 
 
-def _lookup(matches: sa.ColumnElement[bool], sandbox: bool) -> sa.Select[bytes, UUID, date]:
+def _lookup(matches: sa.ColumnElement[bool], sandbox: bool) -> sa.Select[bytes, UUID, UUID, date]:
     table = signature_index
     holder = table.c.holder_org_id
     sandbox_holder = sa.bindparam("sandbox", type_=sa.Uuid)
     return (
-        sa.select(table.c.value, holder, sa.func.max(table.c.updated_at))
+        sa.select(table.c.value, holder, table.c.dataset_id, sa.func.max(table.c.updated_at))
         .where(matches, table.c.expires_on > sa.bindparam("today", type_=sa.Date))
         .where(holder == sandbox_holder if sandbox else holder != sandbox_holder)
         .where(~_opted_out(table))
-        .group_by(table.c.value, holder)
+        .group_by(table.c.value, holder, table.c.dataset_id)
     )
 
 
@@ -85,7 +95,7 @@ async def lookup(
     wanted = sorted(set(values))
     if not wanted:
         return hits
-    statement: sa.Select[bytes, UUID, date]
+    statement: sa.Select[bytes, UUID, UUID, date]
     if on_postgresql(session):
         statement, batches = _ON_POSTGRESQL[in_sandbox], [wanted]
     else:
@@ -93,6 +103,6 @@ async def lookup(
     for batch in batches:
         bound = {"values": batch, "today": today, "sandbox": sandbox_holder}
         rows = await session.execute(statement, bound)
-        for value, holder, last in rows:
-            hits.setdefault(value, {})[holder] = last
+        for value, holder, dataset, last in rows:
+            hits.setdefault(value, {})[Source(holder, dataset)] = last
     return hits

@@ -5,11 +5,13 @@ from datetime import UTC
 from datetime import datetime
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.base import insert_or_skip
 from matching.keyring import KeyRing
 from matching.tables import optouts
+from matching.tables import signature_index
 from signatures import CONTACT_KINDS
 from signatures import KIND_CODES
 
@@ -42,3 +44,17 @@ async def add_optouts(
         return 0
     await session.execute(insert_or_skip(session, optouts), rows)
     return len(rows)
+
+
+async def withheld_records(session: AsyncSession, dataset_id: UUID) -> int:
+    """How many of a dataset's records an objection withholds (its e-mail or phone signature
+    is opted out): they stay stored but match nothing."""
+    index = signature_index
+    count = await session.scalar(
+        sa.select(sa.func.count(sa.distinct(index.c.record_key))).where(
+            index.c.dataset_id == dataset_id,
+            index.c.kind.in_([KIND_CODES[kind] for kind in CONTACT_KINDS]),
+            index.c.value.in_(sa.select(optouts.c.value)),
+        )
+    )
+    return int(count or 0)

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from matching.keyring import KeyRing
 from matching.lookup import Hits
+from matching.lookup import Source
 from schemas.vocabulary import Verdict
 from signatures import CONTACT_KINDS
 from signatures import KINDS
@@ -78,7 +79,13 @@ class Judgement:
     checks: dict[str, KindCheck]
     invalid: tuple[str, ...]
     verdict: Verdict
-    holders: frozenset[UUID]  # the holders whose data confirmed this record (for credits only)
+    #: Where this record was confirmed: holders and their datasets (for credits only).
+    sources: frozenset[Source]
+
+    @property
+    def holders(self) -> frozenset[UUID]:
+        """The holders whose data confirmed this record."""
+        return frozenset(source.holder for source in self.sources)
 
 
 _NO_MATCH: Final = KindCheck(False, 0, None)
@@ -86,23 +93,24 @@ _NO_MATCH: Final = KindCheck(False, 0, None)
 
 def judge(probe: Probe, hits: Hits) -> Judgement:
     checks: dict[str, KindCheck] = {}
-    confirmed: set[UUID] = set()
+    confirmed: set[Source] = set()
     for kind in KINDS:
         values = probe.values.get(kind)
         if values is None:
             continue
-        if len(values) == 1:  # one key version: the holders of the one value, as they are
-            holders = hits.get(values[0], {})
+        if len(values) == 1:  # one key version: the sources of the one value, as they are
+            sources = hits.get(values[0], {})
         else:
-            holders = {}
+            sources = {}
             for value in values:
-                for holder, seen in hits.get(value, {}).items():
-                    holders[holder] = max(seen, holders.get(holder, seen))
-        if not holders:
+                for source, seen in hits.get(value, {}).items():
+                    sources[source] = max(seen, sources.get(source, seen))
+        if not sources:
             checks[kind] = _NO_MATCH
             continue
-        checks[kind] = KindCheck(True, len(holders), max(holders.values()))
-        confirmed.update(holders)
+        holders = {source.holder for source in sources}  # a holder counts once, whatever datasets
+        checks[kind] = KindCheck(True, len(holders), max(sources.values()))
+        confirmed.update(sources)
     matched = {kind for kind, check in checks.items() if check.match}
     if not checks:
         verdict = Verdict.INVALID
@@ -121,12 +129,16 @@ class Usage:
     billable_records: int = 0  # at least one kind signed
     matched_records: int = 0  # at least one check matched
     credits: Counter[UUID] = field(default_factory=Counter)  # holder -> records it confirmed
+    #: (holder, dataset) -> records that dataset confirmed (a record two datasets of one holder
+    #: confirmed counts in each, and once in its holder's credits).
+    dataset_credits: Counter[Source] = field(default_factory=Counter)
 
 
 def tally(verdicts: Sequence[Judgement]) -> Usage:
     usage = Usage(records=len(verdicts))
     for verdict in verdicts:
         usage.billable_records += bool(verdict.checks)
-        usage.matched_records += bool(verdict.holders)
+        usage.matched_records += bool(verdict.sources)
         usage.credits.update(verdict.holders)
+        usage.dataset_credits.update(verdict.sources)
     return usage

@@ -1,5 +1,6 @@
 """Holders: datasets and record uploads."""
 
+from datetime import date
 from datetime import datetime
 from typing import Annotated
 from typing import Final
@@ -65,6 +66,8 @@ class DatasetDetail(DatasetOut):
     #: Records removed because their retention ran out, in all, and the last time it happened.
     purged_records: int
     last_purge_at: datetime | None
+    #: The first day a record runs out of its retention: the purge after it takes that record.
+    next_expiry: date | None = None
 
 
 class UploadRecord(Model):

@@ -96,6 +96,7 @@ async def get_dataset(dataset: OwnedDataset, session: SessionDep) -> DatasetDeta
         last_upload_at=dataset.last_upload_at,
         purged_records=dataset.purged_records,
         last_purge_at=dataset.last_purge_at,
+        next_expiry=counts.next_expiry,
     )
 
 

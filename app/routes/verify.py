@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from typing import Final
 from typing import cast
+from uuid import UUID
 
 import pydantic_core
 from fastapi import APIRouter
@@ -68,16 +69,32 @@ class Verifier:
                 ],
             )
 
-    async def answer(
-        self, endpoint: Endpoint, purpose: str, refs: list[str | None], probes: list[Probe]
-    ) -> Response:
+    async def judge(
+        self, endpoint: Endpoint, purpose: str, probes: list[Probe]
+    ) -> tuple[list[Judgement], Usage, UUID]:
         """Look up, judge and meter in the request's transaction (it begins here, once the
-        records are normalised and signed), then the answer: a VerifyResponse, written as JSON
-        straight from the verdicts (no model object per check: six a record, a thousand records
-        a request; what the service made itself needs no validation)."""
+        records are normalised and signed): the verdicts, the usage and its event's id."""
         session = await self.transaction.session()
         verdicts, usage, event_id = await verify(session, self.buyer, endpoint, purpose, probes)
         self._count(endpoint, verdicts, usage)
+        return verdicts, usage, event_id
+
+    async def probe_raw(self, body: VerifyRequest) -> list[Probe]:
+        """The raw records normalised and signed in memory (a thread for more than a few)."""
+        self.check_count(len(body.records))
+        default_country = body.default_country.value
+        records = [record.model_dump(exclude=_RECORD_FIELDS) for record in body.records]
+        if len(records) <= INLINE_RECORDS:
+            return probe_raw(records, self.keyring, default_country)
+        return await run_in_threadpool(probe_raw, records, self.keyring, default_country)
+
+    async def answer(
+        self, endpoint: Endpoint, purpose: str, refs: list[str | None], probes: list[Probe]
+    ) -> Response:
+        """The verdicts (judge) as a VerifyResponse, written as JSON straight from them (no
+        model object per check: six a record, a thousand records a request; what the service
+        made itself needs no validation)."""
+        verdicts, usage, event_id = await self.judge(endpoint, purpose, probes)
         answer = {
             "results": [
                 {
@@ -132,14 +149,7 @@ VerifierDep = Annotated[Verifier, Depends(_verifier)]
 @router.post("/verify", operation_id="verify", response_model=VerifyResponse)
 async def verify_raw(body: VerifyRequest, verifier: VerifierDep) -> Response:
     """Check raw records: normalised and signed in memory, never stored, never logged."""
-    verifier.check_count(len(body.records))
-    default_country = body.default_country.value
-    records = [record.model_dump(exclude=_RECORD_FIELDS) for record in body.records]
-    if len(records) <= INLINE_RECORDS:
-        probes = probe_raw(records, verifier.keyring, default_country)
-    else:
-        probes = await run_in_threadpool(probe_raw, records, verifier.keyring, default_country)
-    del records
+    probes = await verifier.probe_raw(body)
     refs = [record.ref for record in body.records]
     return await verifier.answer(Endpoint.RAW, body.purpose, refs, probes)
 

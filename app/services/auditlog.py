@@ -68,3 +68,29 @@ def _unnamed(event: AuditEvent) -> AuditEvent:
     """A copy without who acted, never added to the session (so never written)."""
     columns = {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns}
     return AuditEvent(**(columns | {"org_id": None, "key_id": None}))
+
+
+#: The platform's objections (every holder's records are checked against them) and a holder's
+#: own forwarded ones.
+_OPTOUTS = (AuditAction.OPTOUT_ADD, AuditAction.OPTOUT_BULK)
+
+
+async def optouts_seen(session: AsyncSession, holder_id: UUID, limit: int = 50) -> list[AuditEvent]:
+    """The objections that reach a holder's data, newest first: the platform's (who made them
+    unnamed) and those it forwarded itself; counts only, never a value."""
+    query = (
+        sa.select(AuditEvent)
+        .where(
+            sa.or_(
+                AuditEvent.action.in_(list(_OPTOUTS)),
+                sa.and_(
+                    AuditEvent.action == AuditAction.OPTOUT_FORWARD,
+                    AuditEvent.org_id == holder_id,
+                ),
+            )
+        )
+        .order_by(*(column.desc() for column in _NEWEST))
+        .limit(limit)
+    )
+    found = await session.scalars(query)
+    return [event if event.org_id == holder_id else _unnamed(event) for event in found]

@@ -84,3 +84,14 @@ async def erase_records(
     await audit(session, owner, AuditAction.RECORDS_DELETE, dataset_id=dataset.id,
                 requested=len(external_ids), deleted=deleted)  # fmt: skip
     return deleted
+
+
+async def upload_history(session: AsyncSession, dataset: Dataset, limit: int = 20) -> list[Batch]:
+    """The dataset's latest uploads, newest first."""
+    query = (
+        sa.select(Batch)
+        .where(Batch.dataset_id == dataset.id)
+        .order_by(Batch.created_at.desc(), Batch.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))

@@ -99,9 +99,10 @@ async def charge(session: AsyncSession, buyer: Principal, billable: int, now: da
 
 def usage_rows(
     buyer: Principal, endpoint: str, purpose: str, usage: Usage, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A verify's usage event and its credits (one per holder that confirmed), every column
-    given, for the verify to insert with its audit entry."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A verify's usage event, its credits (one per holder that confirmed) and its dataset
+    credits (one per dataset that confirmed), every column given, for the verify to insert with
+    its audit entry."""
     event = {
         "id": uuid.uuid4(),
         "buyer_org_id": buyer.org_id,
@@ -120,4 +121,13 @@ def usage_rows(
         {"event_id": event["id"], "holder_org_id": holder, "matched_records": count}
         for holder, count in sorted(usage.credits.items())
     ]
-    return event, credits
+    dataset_credits = [
+        {
+            "event_id": event["id"],
+            "dataset_id": source.dataset,
+            "holder_org_id": source.holder,
+            "matched_records": count,
+        }
+        for source, count in sorted(usage.dataset_credits.items())
+    ]
+    return event, credits, dataset_credits

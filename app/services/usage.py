@@ -25,9 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.errors import InvalidInput
+from app.models import Dataset
 from app.models import EvaluationDay
 from app.models import Org
 from app.models import UsageCredit
+from app.models import UsageDatasetCredit
 from app.models import UsageEvent
 from schemas.vocabulary import Period
 
@@ -191,6 +193,34 @@ def _merge(
             by_key[key] = dict(zip(columns, key, strict=True)) | dict.fromkeys(MEASURES, 0)
         by_key[key]["evaluations"] = count
     return [by_key[key] for key in sorted(by_key, key=lambda key: tuple(map(str, key)))]
+
+
+async def dataset_earnings(
+    session: AsyncSession, holder_id: UUID, start: date, end: date
+) -> list[UsageLine]:
+    """A holder's matched records by month and dataset, for live events of days in [start, end):
+    ``period``, ``dataset_id``, ``dataset`` (its name; None once deleted), ``matched_records``.
+    Months before per-dataset credits (migration 0011) have no rows."""
+    credit, event = UsageDatasetCredit, UsageEvent
+    query = (
+        sa.select(
+            event.month.label("period"),
+            credit.dataset_id,
+            Dataset.name.label("dataset"),
+            sa.func.sum(credit.matched_records).label("matched_records"),
+        )
+        .join(event, event.id == credit.event_id)
+        .outerjoin(Dataset, Dataset.id == credit.dataset_id)
+        .where(
+            credit.holder_org_id == holder_id,
+            event.day >= start,
+            event.day < end,
+            event.test.is_(False),
+        )
+        .group_by(event.month, credit.dataset_id, Dataset.name)
+        .order_by(event.month, Dataset.name, credit.dataset_id)
+    )
+    return [dict(row) for row in (await session.execute(query)).mappings()]
 
 
 def to_csv(rows: Sequence[UsageLine], group_by: Sequence[str]) -> str:

@@ -2,9 +2,10 @@
 the usage event written: all in the request's one transaction, which the route begins only once
 the records are normalised and signed (so SQLite's write lock is never held for that).
 
-The event, its credits and the audit entry are written together: on PostgreSQL in one statement
-(two of the inserts as data-modifying WITH clauses), so one round trip; on SQLite, one after
-another. With the charge, the lookup and the commit, a verify is four statements after BEGIN."""
+The event, its credits (by holder and by dataset) and the audit entry are written together: on
+PostgreSQL in one statement (the first inserts as data-modifying WITH clauses), so one round
+trip; on SQLite, one after another. With the charge, the lookup and the commit, a verify is
+four statements after BEGIN."""
 
 from datetime import UTC
 from datetime import datetime
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import StoreUnavailable
 from app.models import AuditEvent
 from app.models import UsageCredit
+from app.models import UsageDatasetCredit
 from app.models import UsageEvent
 from app.services.audit import audit_row
 from app.services.metering import charge
@@ -59,7 +61,7 @@ async def verify(
         )
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
-        event, credits = usage_rows(buyer, endpoint, purpose, usage, now)
+        event, credits, dataset_credits = usage_rows(buyer, endpoint, purpose, usage, now)
         entry = audit_row(
             buyer,
             AuditAction(f"verify.{endpoint}"),
@@ -68,7 +70,13 @@ async def verify(
             billable_records=usage.billable_records,
             matched_records=usage.matched_records,
         )
-        await _insert(session, (UsageEvent, [event]), (UsageCredit, credits), (AuditEvent, [entry]))
+        await _insert(
+            session,
+            (UsageEvent, [event]),
+            (UsageCredit, credits),
+            (UsageDatasetCredit, dataset_credits),
+            (AuditEvent, [entry]),
+        )
     except sqlalchemy.exc.DBAPIError as error:
         # Nothing a verify writes can conflict with anything: a refusal from the store means it
         # cannot meter, so nothing is answered (and the transaction rolls back: nothing billed).

@@ -6,10 +6,12 @@ import csv
 import io
 import os
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -18,8 +20,10 @@ from fastapi import FastAPI
 
 from app.models import IdempotencyRecord
 from app.models import UsageCredit
+from app.models import UsageDatasetCredit
 from app.models import UsageEvent
 from app.models import UsageMonth
+from app.services.usage import dataset_earnings
 from tests.helpers.commands import IDCHECK
 from tests.helpers.databases import MASTER_KEY
 from tests.helpers.databases import Database
@@ -261,6 +265,43 @@ async def test_usage_reports_for_finance_and_for_each_organisation(
     assert empty["rows"] == []
     bad = await client.get("/v1/usage?group_by=country", headers=finance.headers)
     assert bad.status_code == 422
+
+
+async def test_each_dataset_is_credited_and_its_holder_once(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller, buyer: Caller, loaded: str
+) -> None:
+    """Anne is in two of the holder's datasets, Bruno in one: a verify of both credits the
+    holder 2 records, the first dataset 2 and the second 1; the holder's earnings page shows
+    them by dataset."""
+    second = await new_dataset(client, holder, name="second file")
+    version, key = await signing_key(client, holder)
+    await upload(client, holder, second, holder_records(PEOPLE[:1], key, version))
+    assert (
+        await _verify(client, buyer, [*RECORDS, {"email": "bruno@example.fr"}])
+    ).status_code == 200
+    async with app.state.sessionmaker() as session:
+        by_holder = (
+            await session.execute(sa.select(UsageCredit.holder_org_id, UsageCredit.matched_records))
+        ).all()
+        by_dataset = (
+            await session.execute(
+                sa.select(
+                    UsageDatasetCredit.dataset_id,
+                    UsageDatasetCredit.holder_org_id,
+                    UsageDatasetCredit.matched_records,
+                )
+            )
+        ).all()
+        rows = await dataset_earnings(
+            session, UUID(holder.org_id), date(2000, 1, 1), date(2999, 1, 1)
+        )
+    assert by_holder == [(UUID(holder.org_id), 2)]
+    assert set(by_dataset) == {
+        (UUID(loaded), UUID(holder.org_id), 2),
+        (UUID(second), UUID(holder.org_id), 1),
+    }
+    assert {(row["dataset"], row["matched_records"]) for row in rows} >= {("second file", 1)}
+    assert sum(row["matched_records"] for row in rows) == 3
 
 
 async def test_the_csv_has_a_header_one_row_per_group_and_the_same_totals(

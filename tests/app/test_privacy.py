@@ -2,22 +2,19 @@
 and so the audit log), then the whole database and the logs are scanned for them, raw, normalised,
 as client-sent signatures, hex or bytes."""
 
-import asyncio
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
 from signatures import normalize_record
 from signatures import sign_record
-from tests.helpers.databases import POSTGRES_URL
 from tests.helpers.databases import Database
 from tests.helpers.inprocess import Caller
+from tests.helpers.inprocess import database_bytes
 from tests.helpers.inprocess import new_dataset
 from tests.helpers.inprocess import signing_key
 
@@ -48,23 +45,6 @@ def _needles(signatures: list[str]) -> list[bytes]:
     needles = [text.encode() for text in texts if len(text) >= 8]
     needles += [bytes.fromhex(signature) for signature in signatures]
     return needles
-
-
-async def _database_bytes(app: FastAPI, database: Database) -> bytes:
-    if database.path is not None:
-        await app.state.sessionmaker.kw["bind"].dispose()  # checkpoint nothing away: read all files
-        files = [p for p in database.path.parent.iterdir() if p.name.startswith(database.path.name)]
-        return b"".join(p.read_bytes() for p in files)
-    server = make_url(POSTGRES_URL)
-    process = await asyncio.create_subprocess_exec(
-        "pg_dump", "-h", server.host or "127.0.0.1", "-p", str(server.port or 5432),
-        "-U", server.username or "postgres", "--no-owner", database.name or "",
-        stdout=asyncio.subprocess.PIPE, env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
-    )  # fmt: skip
-    dump, _ = await process.communicate()
-    assert process.returncode == 0
-    assert b"signature_index" in dump
-    return dump
 
 
 async def test_nothing_raw_is_stored_or_logged(
@@ -123,7 +103,7 @@ async def test_nothing_raw_is_stored_or_logged(
     assert {"optout.add", "optout.forward", "verify.raw", "records.upload"} <= {
         entry["action"] for entry in audit_log.json()["entries"]
     }
-    stored = await _database_bytes(app, database)
+    stored = await database_bytes(app, database)
     logs = caplog.text.encode()
     signatures = [*holder_signatures.values(), *buyer_signatures.values(), forwarded_phone]
     for needle in _needles(signatures):

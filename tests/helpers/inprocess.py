@@ -1,17 +1,21 @@
 """The service in process (httpx over ASGI): settings, callers, and the steps tests repeat."""
 
+import asyncio
+import os
 import secrets
 from dataclasses import dataclass
 
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from app.services.admin import create_key
 from app.services.admin import create_org
 from app.settings import Settings
 from signatures import sign_record
 from tests.helpers.databases import MASTER_KEY
+from tests.helpers.databases import POSTGRES_URL
 from tests.helpers.databases import Database
 
 
@@ -111,3 +115,22 @@ async def db_snapshot(app: FastAPI) -> dict[str, list[tuple[object, ...]]]:
             rows = await session.execute(sa.select(table))
             snapshot[table.name] = sorted((tuple(row) for row in rows), key=repr)
     return snapshot
+
+
+async def database_bytes(app: FastAPI, database: Database) -> bytes:
+    """Everything the app's database holds, as bytes to scan: SQLite's files (the engine closed
+    first, so that nothing waits in its log), or PostgreSQL's pg_dump."""
+    if database.path is not None:
+        await app.state.sessionmaker.kw["bind"].dispose()  # checkpoint nothing away: read all files
+        files = [p for p in database.path.parent.iterdir() if p.name.startswith(database.path.name)]
+        return b"".join(p.read_bytes() for p in files)
+    server = make_url(POSTGRES_URL)
+    process = await asyncio.create_subprocess_exec(
+        "pg_dump", "-h", server.host or "127.0.0.1", "-p", str(server.port or 5432),
+        "-U", server.username or "postgres", "--no-owner", database.name or "",
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+    )  # fmt: skip
+    dump, _ = await process.communicate()
+    assert process.returncode == 0
+    assert b"signature_index" in dump
+    return dump

@@ -1,4 +1,5 @@
-"""Lookups on each backend: only live, unobjected records answer, with their holder and date."""
+"""Lookups on each backend: only live, unobjected records answer, with their holder, dataset and
+date."""
 
 from datetime import timedelta
 from uuid import UUID
@@ -6,6 +7,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching import KeyRing
+from matching import Source
 from matching import add_optouts
 from matching import dataset_counts
 from matching import delete_records
@@ -34,8 +36,8 @@ async def test_a_value_answers_with_each_holder_and_its_latest_date(
     )
     assert hits == {
         held.values["email"]: {
-            first.org_id: TODAY - timedelta(days=30),
-            second.org_id: TODAY - timedelta(days=2),
+            Source(first.org_id, first.dataset_id): TODAY - timedelta(days=30),
+            Source(second.org_id, second.dataset_id): TODAY - timedelta(days=2),
         }
     }
     counts = await dataset_counts(session, first.dataset_id)
@@ -78,5 +80,5 @@ async def test_the_sandbox_holder_answers_in_the_sandbox_only(
     email = paul.values["email"]
     outside = await lookup(session, [email], TODAY, sandbox_holder=sandbox.org_id)
     inside = await lookup(session, [email], TODAY, sandbox_holder=sandbox.org_id, in_sandbox=True)
-    assert set(outside[email]) == {live.org_id}
-    assert set(inside[email]) == {sandbox.org_id}
+    assert set(outside[email]) == {Source(live.org_id, live.dataset_id)}
+    assert set(inside[email]) == {Source(sandbox.org_id, sandbox.dataset_id)}

@@ -1,10 +1,12 @@
 """Probes, judge and tally: pure functions of records, a keyring and lookup hits."""
 
 from datetime import date
+from uuid import UUID
 from uuid import uuid4
 
 from matching import KeyRing
 from matching import Probe
+from matching import Source
 from matching import judge
 from matching import probe_raw
 from matching import probe_signed
@@ -38,16 +40,22 @@ def _probe(*kinds: str) -> Probe:
     return Probe({kind: (kind.encode(),) for kind in kinds})
 
 
+def _at(holder: UUID) -> Source:
+    """The holder's one dataset."""
+    return Source(holder, holder)
+
+
 def test_the_verdict_rules() -> None:
     holder, other = uuid4(), uuid4()
-    seen = {holder: date(2026, 5, 1)}
+    seen = {_at(holder): date(2026, 5, 1)}
     pair = judge(_probe("email", "email_name"), {b"email_name": seen})
     assert pair.verdict == Verdict.VERIFIED
     contact = judge(_probe("email", "email_name"), {b"email": seen})
     assert contact.verdict == Verdict.PARTIAL
     assert judge(_probe("phone"), {}).verdict == Verdict.UNVERIFIED
     assert judge(Probe({}, ("email",)), {}).verdict == Verdict.INVALID
-    both = judge(_probe("email"), {b"email": {holder: date(2026, 1, 1), other: date(2026, 3, 1)}})
+    found = {_at(holder): date(2026, 1, 1), _at(other): date(2026, 3, 1)}
+    both = judge(_probe("email"), {b"email": found})
     check = both.checks["email"]
     assert (check.match, check.sources, check.last_seen) == (True, 2, date(2026, 3, 1))
     assert both.holders == {holder, other}
@@ -56,16 +64,27 @@ def test_the_verdict_rules() -> None:
 def test_a_value_signed_by_two_versions_counts_its_holder_once() -> None:
     holder = uuid4()
     probe = Probe({"email": (b"v1", b"v2")})
-    hits = {b"v1": {holder: date(2026, 1, 1)}, b"v2": {holder: date(2026, 2, 1)}}
+    hits = {b"v1": {_at(holder): date(2026, 1, 1)}, b"v2": {_at(holder): date(2026, 2, 1)}}
     check = judge(probe, hits).checks["email"]
     assert (check.sources, check.last_seen) == (1, date(2026, 2, 1))
 
 
 def test_tally_counts_billable_matched_and_credits() -> None:
     holder, other = uuid4(), uuid4()
-    hits = {b"email": {holder: date(2026, 1, 1)}, b"phone": {other: date(2026, 1, 1)}}
+    hits = {b"email": {_at(holder): date(2026, 1, 1)}, b"phone": {_at(other): date(2026, 1, 1)}}
     judged = [judge(p, hits) for p in (_probe("email"), _probe("phone"), Probe({}, ("email",)))]
     judged.append(judge(_probe("email", "phone"), hits))
     usage = tally(judged)
     assert (usage.records, usage.billable_records, usage.matched_records) == (4, 3, 3)
     assert usage.credits == {holder: 2, other: 2}
+
+
+def test_two_datasets_of_one_holder_are_one_source_and_each_credited() -> None:
+    holder, first, second = uuid4(), uuid4(), uuid4()
+    day = date(2026, 1, 1)
+    hits = {b"email": {Source(holder, first): day, Source(holder, second): day}}
+    judged = judge(_probe("email"), hits)
+    assert judged.checks["email"].sources == 1
+    usage = tally([judged, judge(_probe("phone"), hits)])
+    assert usage.credits == {holder: 1}
+    assert usage.dataset_credits == {Source(holder, first): 1, Source(holder, second): 1}
