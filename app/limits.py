@@ -13,6 +13,9 @@ from schemas.service import MAX_EVALUATE_ELEMENTS
 
 SMALL_BODY: Final = 64 * 1024  # names, labels, a quota, one objection
 _ENVELOPE: Final = 16 * 1024  # purpose, default_country, the JSON around the list
+#: The console's verify form: a CSV file of up to 1,000 rows of ten fields of at most 256
+#: characters each is under this; with its other fields and the multipart framing, the body.
+CONSOLE_FILE_BYTES: Final = 2 * 1024 * 1024
 RAW_RECORD_BYTES: Final = 2048  # ten fields: far above any real record (send long ones in fewer)
 SIGNED_RECORD_BYTES: Final = 4096  # a ref and every kind's signature under four key versions
 EXTERNAL_ID_BYTES: Final = 160  # 128 characters, quoted, with a comma
@@ -33,6 +36,8 @@ def body_limit(operation_id: str | None, settings: Settings) -> int:
     """The byte limit of a request body for this operation (unmatched routes: the small one)."""
     if operation_id in UPLOADS:
         return settings.max_upload_body_bytes  # NDJSON streams; a JSON batch is checked apart
+    if operation_id == "console_verify":
+        return CONSOLE_FILE_BYTES + SMALL_BODY
     per_record = {
         "verify": (settings.max_verify_records, RAW_RECORD_BYTES),
         "verify_signed": (settings.max_verify_records, SIGNED_RECORD_BYTES),

@@ -180,7 +180,9 @@ async def audit(
         end=form_day(end, "to"),
         asked=asked,
     )
+    names = await service.org_names(session, (event.org_id for event in found))
     return page(
         request, viewer, "admin_audit.html", events=found, more=more, actions=list(AuditAction),
+        names=names,
         filters={name: value for name, value in filters.items() if value},
     )  # fmt: skip

@@ -105,7 +105,7 @@ async def verify_form(request: Request, viewer: BuyerViewer) -> Response:
     return page(request, viewer, "verify.html", pasted=PASTED_ROWS, file_rows=FILE_ROWS)
 
 
-@router.post("/verify", name="console_verify")
+@router.post("/verify", name="console_verify", operation_id="console_verify")
 async def verify(
     request: Request,
     viewer: BuyerViewer,

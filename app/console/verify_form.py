@@ -11,6 +11,7 @@ from typing import Final
 from app.console.web import validated
 from app.errors import InvalidInput
 from app.errors import detail
+from app.limits import CONSOLE_FILE_BYTES
 from matching import Judgement
 from schemas.verify import RawRecord
 from schemas.verify import VerifyRequest
@@ -18,8 +19,7 @@ from signatures import KINDS
 
 PASTED_ROWS: Final = 100
 FILE_ROWS: Final = 1_000
-#: A CSV of 1,000 rows of ten fields of at most 256 characters each is under this.
-MAX_FILE_BYTES: Final = 2 * 1024 * 1024
+MAX_FILE_BYTES: Final = CONSOLE_FILE_BYTES
 COLUMNS: Final = tuple(RawRecord.model_fields)
 
 

@@ -17,6 +17,7 @@ from typing import TypeVar
 from fastapi import Depends
 from fastapi import Request
 from fastapi import Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.responses import RedirectResponse
@@ -103,25 +104,38 @@ class Viewer:
         return NAVIGATION[self.principal.role]
 
 
-async def signed_in(request: Request) -> Viewer:
-    """The session's key, in a short read of its own; on a form, its CSRF token checked first."""
-    token = request.cookies.get(SESSION_COOKIE, "")
+async def session_principal(request: Request) -> Principal:
+    """Who the session's cookie acts as, found once per request in a short read of its own (the
+    route class asks before the body is read): 401 without a live session."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     state = request.app.state
     async with state.single_read_sessionmaker() as session:
-        principal = await find_session(session, state.keyring, token)
+        principal = await find_session(
+            session, state.keyring, request.cookies.get(SESSION_COOKIE, "")
+        )
     if principal is None:
         raise SignInNeeded()
     request.state.principal = principal
     request.state.rate_headers = state.rate_limiter.take(principal.key_id)
+    return principal
+
+
+async def signed_in(request: Request) -> Viewer:
+    """The session's key; on a form, its CSRF token checked before anything else is done."""
+    principal = await session_principal(request)
+    keyring = request.app.state.keyring
+    token = request.cookies.get(SESSION_COOKIE, "")
     if request.method not in ("GET", "HEAD"):
         form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
         presented = form.get("csrf")
-        if not isinstance(presented, str) or not csrf_matches(state.keyring, token, presented):
+        if not isinstance(presented, str) or not csrf_matches(keyring, token, presented):
             raise Forbidden(
                 "the form's CSRF token is missing or wrong: reload the page and send it again",
                 details=[{"index": None, "field": "csrf", "message": "missing or wrong"}],
             )
-    viewer = Viewer(principal=principal, csrf=csrf_token(state.keyring, token))
+    viewer = Viewer(principal=principal, csrf=csrf_token(keyring, token))
     request.state.viewer = viewer  # for an error page's navigation
     return viewer
 
@@ -180,9 +194,23 @@ def error_page(request: Request, error: IdcheckError) -> HTMLResponse:
     return response
 
 
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    pending = [dependant]
+    while pending:
+        one = pending.pop()
+        if one.call is call:
+            return True
+        pending.extend(one.dependencies)
+    return False
+
+
 class ConsoleRoute(APIRoute):
     """A console page: its own transaction (committed before the page leaves, as the API's),
     a sign-in asked for where a session is needed, every error as a page of its status."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signed = _depends_on(self.dependant, signed_in)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -198,6 +226,8 @@ class ConsoleRoute(APIRoute):
             request.state.transaction = transaction
             response: Response
             try:
+                if self.signed:  # the session first: no form is read for a stranger
+                    await session_principal(request)
                 response = await handler(request)
                 try:
                     await transaction.commit()

@@ -87,6 +87,9 @@ async def test_no_session_no_page_and_an_expired_one_asks_to_sign_in_again(
             answer = await browser.get(path, follow_redirects=False)
             assert answer.status_code == 303
             assert answer.headers["location"] == "/console/sign-in"
+        form = await browser.post("/console/verify", files={"file": ("a.csv", b"email\n" * 1000)})
+        assert form.status_code == 401  # before the form is read
+        assert "unauthenticated" in form.text
         browser.cookies.set("idcheck_session", "made-up-token", path="/console")
         assert (await browser.get("/console/datasets")).status_code == 303
         await sign_in(browser, holder.key)

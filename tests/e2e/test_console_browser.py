@@ -259,6 +259,10 @@ def test_a_buyer_sees_its_quota_and_verifies_pasted_rows_and_a_file(
         assert used[used.index("Used") + 1] == "8"  # 2 at set-up, 4 pasted, 2 from the file
         console.follow("Keys")
         assert "idc_buyer_" in console.text("tbody")
+    logged = server.log.read_text()
+    for person in PEOPLE:
+        for value in (person["email"], person["phone"], person["last_name"]):
+            assert value not in logged, value
 
 
 def test_finance_sees_usage_by_holder_and_downloads_the_view(
