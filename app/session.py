@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.db import allow_long_statements
 from app.db import write_turn
+from app.errors import StoreUnavailable
 from app.idempotency import Idempotency
 
 
@@ -68,8 +69,16 @@ class RequestTransaction:
         return self._session
 
     async def commit(self) -> None:
-        if self._session is not None:
-            await self._session.commit()
+        """The work made durable before its answer leaves; whatever failed, it is not, and no
+        answer goes out for it: 503 (the store's health notes the failure, and the recovery)."""
+        store = self._request.app.state.store
+        try:
+            if self._session is not None:
+                await self._session.commit()
+        except Exception as error:
+            store.failed(error)
+            raise StoreUnavailable() from error
+        store.answered()
 
     async def close(self) -> None:
         async with self._stack:  # the write turn ends after the session closes

@@ -25,7 +25,6 @@ from app.auth import authenticate
 from app.auth import check_role
 from app.errors import IdcheckError
 from app.errors import InvalidJson
-from app.errors import StoreUnavailable
 from app.errors import UnsupportedMediaType
 from app.idempotency import NEVER_STORED
 from app.idempotency import Idempotency
@@ -112,13 +111,7 @@ class TransactionalRoute(APIRoute):
                 session = transaction.begun
                 if transaction.idempotency is not None and session is not None:
                     await transaction.idempotency.store(session, request, response, state.keyring)
-                try:
-                    await transaction.commit()
-                except Exception as error:
-                    # Whatever failed, the work is not durable: no answer goes out for it.
-                    state.store.failed(error)
-                    raise StoreUnavailable() from error
-                state.store.answered()
+                await transaction.commit()
                 return _with_rate(request, response)
             except Exception as error:
                 answer = state.store.answer(error)

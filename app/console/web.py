@@ -29,7 +29,6 @@ from pydantic import ValidationError
 from app.errors import Forbidden
 from app.errors import IdcheckError
 from app.errors import InvalidInput
-from app.errors import StoreUnavailable
 from app.errors import Unauthenticated
 from app.errors import detail
 from app.errors import validation_details
@@ -229,12 +228,7 @@ class ConsoleRoute(APIRoute):
                 if self.signed:  # the session first: no form is read for a stranger
                     await session_principal(request)
                 response = await handler(request)
-                try:
-                    await transaction.commit()
-                except Exception as error:
-                    state.store.failed(error)
-                    raise StoreUnavailable() from error
-                state.store.answered()
+                await transaction.commit()
             except SignInNeeded:
                 if writes:
                     response = error_page(request, Unauthenticated())
