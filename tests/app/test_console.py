@@ -300,3 +300,42 @@ async def test_a_console_verify_is_billed_and_leaves_no_raw_value(
         assert value not in shown, value
         assert value not in logged, value
         assert value.encode() not in stored, value
+
+
+async def test_a_test_key_sees_its_sandbox_side_and_nothing_live(
+    app: FastAPI, client: httpx.AsyncClient, admin: Caller, buyer: Caller, holder: Caller
+) -> None:
+    """A buyer's test key verifies against the sandbox (docs/sandbox.md: Camille is there) and
+    sees it as test usage, never billed; a holder's test key sees the sandbox's dataset; pages
+    with nothing of the sandbox are 403 sandbox_only."""
+    keys = {}
+    for org in (buyer, holder):
+        made = await client.post(
+            f"/v1/admin/orgs/{org.org_id}/keys", json={"test": True}, headers=admin.headers
+        )
+        keys[org.org_id] = Caller(org.org_id, made.json()["key"])
+    browser = await _signed_in(app, keys[buyer.org_id])
+    try:
+        csrf = csrf_of((await browser.get("/console/verify")).text)
+        rows = "ref,email\ns1,camille.martin@example.com\n"
+        answer = await browser.post(
+            "/console/verify", data={"csrf": csrf, "rows": rows, "purpose": "trying the sandbox"}
+        )
+        assert answer.status_code == 200, answer.text
+        assert "partial" in answer.text
+        usage = await browser.get("/console/usage")
+        assert "never billed" in usage.text
+        refused = await browser.get("/console/keys")
+        assert refused.status_code == 403
+        assert "sandbox_only" in refused.text
+    finally:
+        await browser.aclose()
+    live = await client.get("/v1/usage/me", headers=buyer.headers)
+    assert live.json()["quota"]["used_records"] == 0
+    browser = await _signed_in(app, keys[holder.org_id])
+    try:
+        datasets = await browser.get("/console/datasets")
+        assert "sandbox" in datasets.text.lower()
+        assert (await browser.get("/console/earnings")).status_code == 403
+    finally:
+        await browser.aclose()

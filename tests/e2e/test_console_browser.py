@@ -171,7 +171,9 @@ def _console(driver: WebDriver, server: Server, name: str) -> Iterator[Console]:
     try:
         yield console
     except BaseException:
-        driver.save_screenshot(str(server.log.parent / f"{name}-failed.png"))
+        shot = server.log.parent / f"{name}-failed.png"
+        driver.save_screenshot(str(shot))
+        print(f"the page when {name}'s test failed: {shot}")  # shown with the failure
         raise
 
 
