@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-sign bench-blind soak vectors openapi screenshots
+.PHONY: run test lint bench bench-sign bench-blind soak names vectors openapi screenshots
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) (once, or when pyproject.toml changes): the service, its tools and"
@@ -49,6 +49,10 @@ bench-blind: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m bench soak --seconds 120
+
+# Names as people write them: each check kind on the labelled corpus (corpus/README.md).
+names: $(STAMP)
+	$(BIN)/python -m bench names
 
 vectors: $(STAMP)
 	$(BIN)/python -m scripts.make_signature_vectors

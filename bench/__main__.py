@@ -6,6 +6,7 @@ python -m bench --scale large --phases verify # the verify phases alone, on the 
 python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
 python -m bench blind [--rows N]              # blind mode: evaluation, push (bench/blind.py)
 python -m bench soak [--seconds 120]          # hostile clients beside good ones (bench/soak.py)
+python -m bench names [--write-corpus]        # names as people write them (bench/names.py)
 """
 
 import argparse
@@ -18,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench import names
 from bench import soak
 from bench.blind import bench_blind
 from bench.service import run
@@ -48,6 +50,9 @@ def _table(title: str, report: dict[str, Any]) -> Table:
 def main() -> None:
     if sys.argv[1:2] == ["soak"]:
         soak.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["names"]:
+        names.main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
