@@ -18,15 +18,16 @@ from app.console.web import NAVIGATION
 from app.console.web import SESSION_COOKIE
 from app.console.web import SIGN_IN_COOKIE
 from app.console.web import ConsoleRoute
+from app.console.web import SignInNeeded
 from app.console.web import Viewer
 from app.console.web import page
+from app.console.web import session_principal
 from app.console.web import signed_in
 from app.deps import SessionDep
 from app.deps import SettingsDep
 from app.errors import Forbidden
 from app.errors import Unauthenticated
 from app.services.console_sessions import close_session
-from app.services.console_sessions import find_session
 from app.services.console_sessions import open_session
 from app.services.principals import find_principal
 
@@ -54,11 +55,9 @@ def _cookie(request: Request, response: Response, name: str, value: str, max_age
 @router.get("/", name="console_home")
 async def home(request: Request) -> Response:
     """The signed-in role's first page, or the sign-in form."""
-    state = request.app.state
-    async with state.single_read_sessionmaker() as session:
-        token = request.cookies.get(SESSION_COOKIE, "")
-        principal = await find_session(session, state.keyring, token)
-    if principal is None:
+    try:
+        principal = await session_principal(request)
+    except SignInNeeded:
         return RedirectResponse(f"{CONSOLE}/sign-in", status_code=303)
     return RedirectResponse(NAVIGATION[principal.role][0][0], status_code=303)
 
