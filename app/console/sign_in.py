@@ -95,6 +95,8 @@ async def sign_in(
     except Unauthenticated:
         return _sign_in_form(request, 401, "That key is not a valid API key (or was revoked).")
     request.app.state.rate_limiter.take(principal.key_id)  # sessions made as fast as requests
+    if earlier := request.cookies.get(SESSION_COOKIE):  # this browser's last session ends here
+        await close_session(session, keyring, earlier)
     opened = await open_session(session, keyring, principal, settings.console_session_ttl)
     log.info("console sign-in: %s key of organisation %s", principal.role, principal.org_id)
     response = RedirectResponse(f"{CONSOLE}/", status_code=303)

@@ -121,6 +121,12 @@ async def test_signing_out_or_revoking_the_key_ends_the_session(
         assert (await browser.get("/console/usage")).status_code == 303
     async with _browser(app) as browser:
         await sign_in(browser, buyer.key)
+        first = browser.cookies["idcheck_session"]
+        await sign_in(browser, buyer.key)  # signing in again ends the session before
+        assert browser.cookies["idcheck_session"] != first
+        async with _browser(app) as other:
+            other.cookies.set("idcheck_session", first, path="/console")
+            assert (await other.get("/console/usage")).status_code == 303
         assert (await browser.get("/console/usage")).status_code == 200
         keys = await client.get(f"/v1/admin/orgs/{buyer.org_id}/keys", headers=admin.headers)
         revoked = await client.delete(
