@@ -1,4 +1,5 @@
-"""The holder's and the buyer's commands as a user runs them (subprocesses), on a real server."""
+"""The holder's and the buyer's commands as a user runs them (subprocesses), on one real server
+per backend for the module (each test with organisations of its own)."""
 
 import csv
 import json
@@ -8,6 +9,7 @@ import stat
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,16 @@ from idcheck.cli.push import Journal
 from idcheck.client import Client
 from tests.e2e.proxy import FaultyProxy
 from tests.helpers.commands import IDCHECK
+from tests.helpers.databases import Database
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
+from tests.helpers.servers import start_server
+
+
+@pytest.fixture(scope="module")
+def server(module_database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from start_server(module_database, tmp_path_factory.mktemp("server"))
 
 
 def _env(tmp_path: Path, **more: str) -> dict[str, str]:

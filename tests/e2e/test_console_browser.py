@@ -116,6 +116,20 @@ class Console:
         entries: list[dict[str, Any]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
         return entries
 
+    def fits_a_phone(self, path: str, shot: str | None = None) -> None:
+        """The page on a phone's screen: nothing wider than the screen (tables scroll alone)."""
+        self.driver.set_window_size(390, 844)
+        try:
+            self.open(path)
+            widths = self.driver.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert widths[0] <= widths[1], (path, widths)
+            if shot:
+                self.shot(shot)
+        finally:
+            self.driver.set_window_size(1280, 1000)
+
     def open_refused(self, path: str, status: int) -> None:
         """A page the server refuses: the browser's one error is that status, nothing else."""
         self.driver.get(self.server.url + path)
@@ -200,6 +214,12 @@ def test_a_holder_sees_its_dataset_uploads_earnings_and_opt_outs(
         console.shot("holder-earnings")
         console.follow("Opt-outs")
         assert "Clients 2026" in console.text()
+        for path in (
+            "/console/datasets",
+            f"/console/datasets/{world['dataset']}",
+            "/console/earnings",
+        ):
+            console.fits_a_phone(path)
         console.submit(driver.find_element(By.CSS_SELECTOR, "header form"))
         assert console.path == "/console/sign-in"
         console.open("/console/datasets")
@@ -222,15 +242,7 @@ def test_a_buyer_sees_its_quota_and_verifies_pasted_rows_and_a_file(
         assert driver.find_elements(By.CSS_SELECTOR, "svg.gauge")
         assert "2 of 1,000" in (driver.find_element(By.CSS_SELECTOR, "svg.gauge text").text)
         console.shot("buyer-usage")
-        driver.set_window_size(390, 844)  # a phone: nothing wider than the screen
-        try:
-            widths = driver.execute_script(
-                "return [document.documentElement.scrollWidth, window.innerWidth]"
-            )
-            assert widths[0] <= widths[1], widths
-            console.shot("buyer-usage-phone")
-        finally:
-            driver.set_window_size(1280, 1000)
+        console.fits_a_phone("/console/usage", shot="buyer-usage-phone")
         console.follow("Verify")
         rows = "ref,email,phone,first_name,last_name\n" + "\n".join(
             f"r{n},{p['email']},{p['phone']},{p['first_name']},{p['last_name']}"
@@ -291,6 +303,7 @@ def test_finance_sees_usage_by_holder_and_downloads_the_view(
         assert answer.text.startswith("holder,holder_id,requests")
         console.open_refused("/console/admin/orgs", 403)
         assert "this page is for admin keys" in console.text()
+        console.fits_a_phone("/console/finance?group=day&period=this_month")
 
 
 def test_an_admin_makes_an_organisation_a_key_a_quota_rotates_and_reads_the_audit(
@@ -332,3 +345,6 @@ def test_an_admin_makes_an_organisation_a_key_a_quota_rotates_and_reads_the_audi
         assert len(rows) == 1
         assert "key.revoke" in rows[0].text
         console.shot("admin-audit")
+        for path in ("/console/admin/orgs", org_page, "/console/admin/key-versions"):
+            console.fits_a_phone(path)
+        console.fits_a_phone("/console/admin/audit")
