@@ -282,15 +282,16 @@ optouts_router = APIRouter(
     "/v1/optouts", operation_id="holder_opt_out", status_code=status.HTTP_204_NO_CONTENT
 )
 async def forward_optouts(
-    request: Request, body: SignedOptOuts, holder: HolderPrincipal, session: SessionDep
+    request: Request, body: SignedOptOuts, holder: HolderPrincipal, transaction: TransactionDep
 ) -> Response:
-    """Objections a holder received, as signatures computed locally: they reach every holder."""
+    """Objections a holder received, as signatures computed locally: they reach every holder.
+    The key versions are known before the transaction begins (no write turn held meanwhile)."""
     records = [
         (record.key_version, record.signatures.model_dump(exclude_none=True))
         for record in body.records
     ]
     keyring = await keyring_knowing(request, {version for version, _ in records})
-    await opt_out_signed(session, holder, keyring, records)
+    await opt_out_signed(await transaction.session(), holder, keyring, records)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
