@@ -44,7 +44,8 @@ CONSOLE: Final = "/console"
 SESSION_COOKIE: Final = "idcheck_session"
 #: The sign-in form's own CSRF token, before any session (a double-submit cookie).
 SIGN_IN_COOKIE: Final = "idcheck_sign_in"
-#: What a form may hold: a few fields and one CSV file; the body's size is bounded before.
+#: What a form may hold when it is read here (a page without form fields of its own; FastAPI
+#: reads the others): a few fields, one file. Every body's size is bounded before (BodyBounds).
 MAX_FORM_FIELDS: Final = 16
 
 M = TypeVar("M", bound=BaseModel)
