@@ -27,7 +27,7 @@ IDCHECK_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export IDCHECK_TEST_POSTGRES_URL
 
 test: $(STAMP)
-	@echo "the whole suite, on SQLite and PostgreSQL: 15 to 20 minutes on 2 cores"
+	@echo "the whole suite, on SQLite and PostgreSQL: about 20 minutes on 2 cores"
 	@echo "(IDCHECK_TEST_POSTGRES_URL= make test: SQLite only, about half that)"
 	$(BIN)/pytest
 

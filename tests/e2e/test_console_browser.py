@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver import Chrome as WebDriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -149,8 +150,7 @@ class Console:
         focused = self.driver.switch_to.active_element
         assert focused.get_attribute("id") == "key"
         focused.send_keys(key + Keys.ENTER)
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(before))
-        self.no_console_errors()
+        self._replaced(before)
 
     def submit(self, form: WebElement) -> None:
         """The form sent, and its answer's page loaded."""
@@ -162,7 +162,14 @@ class Console:
     def _loading(self, element: WebElement) -> None:
         before = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, 20).until(expected_conditions.staleness_of(before))
+        self._replaced(before)
+
+    def _replaced(self, before: WebElement) -> None:
+        """Wait for the next page: the old one's root gone. While Chromium swaps documents,
+        chromedriver may answer a look at the old node with a passing error ("Node with given id
+        does not belong to the document"): that is asked again, not a failure."""
+        wait = WebDriverWait(self.driver, 20, ignored_exceptions=[WebDriverException])
+        wait.until(expected_conditions.staleness_of(before))
         self.no_console_errors()
 
     @property
