@@ -284,8 +284,8 @@ optouts_router = APIRouter(
 async def forward_optouts(
     request: Request, body: SignedOptOuts, holder: HolderPrincipal, transaction: TransactionDep
 ) -> Response:
-    """Objections a holder received, as signatures computed locally: they reach every holder.
-    The key versions are known before the transaction begins (no write turn held meanwhile)."""
+    """Objections a holder received, as signatures computed locally: they reach every holder."""
+    # The key versions are known before the transaction begins (no write turn held meanwhile).
     records = [
         (record.key_version, record.signatures.model_dump(exclude_none=True))
         for record in body.records
