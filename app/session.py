@@ -4,6 +4,7 @@ body read; the route class commits it (transaction.py)."""
 import asyncio
 import contextlib
 from typing import Any
+from typing import Final
 
 from fastapi import Request
 from fastapi import Response
@@ -22,6 +23,10 @@ class Replayed(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__("replayed")
         self.response = response
+
+
+#: Methods that only read: their transaction reads, on the read-only sessions, with no write turn.
+READS: Final = frozenset({"GET", "HEAD"})
 
 
 class RequestTransaction:
@@ -48,6 +53,21 @@ class RequestTransaction:
         self._stack = contextlib.AsyncExitStack()
         self.idempotency: Idempotency | None = None
         self._session: AsyncSession | None = None
+
+    @classmethod
+    def open(cls, request: Request, *, long_running: bool = False) -> "RequestTransaction":
+        """The request's transaction, kept in its state (where dependencies find it): a read
+        for GET and HEAD, else a write in the worker's queue of writers."""
+        state = request.app.state
+        writes = request.method not in READS
+        transaction = cls(
+            request,
+            state.sessionmaker if writes else state.read_sessionmaker,
+            long_running=long_running,
+            write_lock=state.write_lock if writes else None,
+        )
+        request.state.transaction = transaction
+        return transaction
 
     async def session(self) -> AsyncSession:
         if self._session is None:

@@ -33,11 +33,10 @@ from app.limits import UPLOADS
 from app.session import Replayed
 from app.session import RequestTransaction
 
-_READS = frozenset({"GET", "HEAD"})
 
-
-def _roles(route: APIRoute) -> tuple[str, ...] | None:
-    """The roles that the route's ``require(...)`` dependency lets through, if it has one."""
+def route_roles(route: APIRoute) -> tuple[str, ...] | None:
+    """The roles that the route's ``require(...)`` dependency (the console's ``viewer_for``)
+    lets through, if it has one."""
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
@@ -77,7 +76,7 @@ def _with_rate(request: Request, response: Response) -> Response:
 class TransactionalRoute(APIRoute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.roles = _roles(self)
+        self.roles = route_roles(self)
         self.streams = self.operation_id in UPLOADS
         self.long_running = self.operation_id in LONG_RUNNING
 
@@ -86,15 +85,7 @@ class TransactionalRoute(APIRoute):
 
         async def run(request: Request) -> Response:
             state = request.app.state
-            writes = request.method not in _READS
-            maker = state.sessionmaker if writes else state.read_sessionmaker
-            transaction = RequestTransaction(
-                request,
-                maker,
-                long_running=self.long_running,
-                write_lock=state.write_lock if writes else None,
-            )
-            request.state.transaction = transaction
+            transaction = RequestTransaction.open(request, long_running=self.long_running)
             try:
                 if self.roles is not None:
                     check_role(await authenticate(request), self.roles, self.operation_id)

@@ -7,7 +7,6 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter
-from fastapi import Depends
 from fastapi import Form
 from fastapi import Request
 from fastapi import Response
@@ -22,7 +21,7 @@ from app.console.web import SignInNeeded
 from app.console.web import Viewer
 from app.console.web import page
 from app.console.web import session_principal
-from app.console.web import signed_in
+from app.console.web import viewer_for
 from app.deps import SessionDep
 from app.deps import SettingsDep
 from app.errors import Forbidden
@@ -30,6 +29,7 @@ from app.errors import Unauthenticated
 from app.services.console_sessions import close_session
 from app.services.console_sessions import open_session
 from app.services.principals import find_principal
+from schemas.vocabulary import Role
 
 log = logging.getLogger("idcheck")
 
@@ -107,7 +107,7 @@ async def sign_in(
 
 @router.post("/sign-out", name="console_sign_out")
 async def sign_out(
-    request: Request, session: SessionDep, _: Annotated[Viewer, Depends(signed_in)]
+    request: Request, session: SessionDep, _: Annotated[Viewer, viewer_for(*Role, sandbox=True)]
 ) -> Response:
     """The session ends in the store (its cookie alone would outlive it), and in the browser."""
     await close_session(session, request.app.state.keyring, request.cookies[SESSION_COOKIE])

@@ -17,7 +17,6 @@ from typing import TypeVar
 from fastapi import Depends
 from fastapi import Request
 from fastapi import Response
-from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.responses import RedirectResponse
@@ -36,7 +35,9 @@ from app.services.console_sessions import csrf_matches
 from app.services.console_sessions import csrf_token
 from app.services.console_sessions import find_session
 from app.services.principals import Principal
+from app.session import READS
 from app.session import RequestTransaction
+from app.transaction import route_roles
 from schemas.vocabulary import ErrorCode
 from schemas.vocabulary import Role
 
@@ -127,7 +128,7 @@ async def signed_in(request: Request) -> Viewer:
     principal = await session_principal(request)
     keyring = request.app.state.keyring
     token = request.cookies.get(SESSION_COOKIE, "")
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in READS:
         form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
         presented = form.get("csrf")
         if not isinstance(presented, str) or not csrf_matches(keyring, token, presented):
@@ -194,36 +195,21 @@ def error_page(request: Request, error: IdcheckError) -> HTMLResponse:
     return response
 
 
-def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
-    pending = [dependant]
-    while pending:
-        one = pending.pop()
-        if one.call is call:
-            return True
-        pending.extend(one.dependencies)
-    return False
-
-
 class ConsoleRoute(APIRoute):
     """A console page: its own transaction (committed before the page leaves, as the API's),
     a sign-in asked for where a session is needed, every error as a page of its status."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.signed = _depends_on(self.dependant, signed_in)
+        #: A page for some roles (viewer_for) needs a session: it is found before the body is read.
+        self.signed = route_roles(self) is not None
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:
             state = request.app.state
-            writes = request.method not in ("GET", "HEAD")
-            transaction = RequestTransaction(
-                request,
-                state.sessionmaker if writes else state.read_sessionmaker,
-                write_lock=state.write_lock if writes else None,
-            )
-            request.state.transaction = transaction
+            transaction = RequestTransaction.open(request)
             response: Response
             try:
                 if self.signed:  # the session first: no form is read for a stranger
@@ -231,7 +217,7 @@ class ConsoleRoute(APIRoute):
                 response = await handler(request)
                 await transaction.commit()
             except SignInNeeded:
-                if writes:
+                if request.method not in READS:
                     response = error_page(request, Unauthenticated())
                 else:
                     response = RedirectResponse(f"{CONSOLE}/sign-in", status_code=303)

@@ -16,9 +16,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models import ApiKey
 from app.models import ConsoleSession
+from app.models import Org
 from app.services.principals import Principal
-from app.services.principals import principal_of_key
 from matching import KeyRing
 
 _CSRF_CONTEXT = "idcheck console csrf\x1f"
@@ -49,9 +50,17 @@ async def open_session(
     return Opened(token=token, expires_at=now + ttl)
 
 
-_BY_TOKEN = sa.select(ConsoleSession.api_key_id).where(
-    ConsoleSession.token_hash == sa.bindparam("token_hash"),
-    ConsoleSession.expires_at > sa.bindparam("now"),
+#: Who a live session acts as: its key, if not revoked, and the key's organisation (one read).
+_BY_TOKEN = (
+    sa.select(ApiKey.id, Org.id, Org.name, Org.role, ApiKey.test)
+    .select_from(ConsoleSession)
+    .join(ApiKey, ApiKey.id == ConsoleSession.api_key_id)
+    .join(Org, Org.id == ApiKey.org_id)
+    .where(
+        ConsoleSession.token_hash == sa.bindparam("token_hash"),
+        ConsoleSession.expires_at > sa.bindparam("now"),
+        ApiKey.revoked_at.is_(None),
+    )
 )
 
 
@@ -59,10 +68,12 @@ async def find_session(session: AsyncSession, keyring: KeyRing, token: str) -> P
     """Who a live session acts as: None for an unknown or expired token, or a revoked key."""
     if not token or len(token) > 64:
         return None
-    found = await session.scalar(
-        _BY_TOKEN, {"token_hash": keyring.api_key_hash(token), "now": datetime.now(UTC)}
-    )
-    return None if found is None else await principal_of_key(session, found)
+    bound = {"token_hash": keyring.api_key_hash(token), "now": datetime.now(UTC)}
+    row = (await session.execute(_BY_TOKEN, bound)).one_or_none()
+    if row is None:
+        return None
+    key_id, org_id, org_name, role, test = row
+    return Principal(org_id=org_id, org_name=org_name, role=role, key_id=key_id, test=test)
 
 
 async def close_session(session: AsyncSession, keyring: KeyRing, token: str) -> None:

@@ -80,20 +80,3 @@ async def find_principal(session: AsyncSession, keyring: KeyRing, token: str) ->
     if not token.startswith(f"idc_{role}_{TEST_MARK if test else ''}"):
         raise Unauthenticated()
     return Principal(org_id=org_id, org_name=org_name, role=role, key_id=key_id, test=test)
-
-
-_BY_KEY_ID: Final = (
-    sa.select(ApiKey.id, Org.id, Org.name, Org.role, ApiKey.test)
-    .join(Org, Org.id == ApiKey.org_id)
-    .where(ApiKey.id == sa.bindparam("key_id"), ApiKey.revoked_at.is_(None))
-)
-
-
-async def principal_of_key(session: AsyncSession, key_id: UUID) -> Principal | None:
-    """Who a live key is (a console session acts as the key it was made from); None once the
-    key is revoked."""
-    row = (await session.execute(_BY_KEY_ID, {"key_id": key_id})).one_or_none()
-    if row is None:
-        return None
-    key_id, org_id, org_name, role, test = row
-    return Principal(org_id=org_id, org_name=org_name, role=role, key_id=key_id, test=test)
