@@ -40,6 +40,7 @@ from app.routes.verify import Verifier
 from app.services.admin import get_org
 from app.services.admin import list_keys
 from app.services.quotas import quota_status
+from app.services.usage import every_period
 from app.services.usage import period_bounds
 from app.services.usage import usage_rows
 from schemas.vocabulary import Endpoint
@@ -65,10 +66,8 @@ async def usage(
     found = await usage_rows(
         session, start, end, ["day"], buyer_id=principal.org_id, test=principal.test
     )
-    by_day = {row["period"]: row for row in found}
-    empty = dict.fromkeys(("requests", "records", "billable_records", "matched_records"), 0)
-    days = (start + timedelta(days=n) for n in range((now.date() - start).days + 1))
-    rows = [by_day.get(day.isoformat(), {"period": day.isoformat(), **empty}) for day in days]
+    days = [(start + timedelta(days=n)).isoformat() for n in range((now.date() - start).days + 1)]
+    rows = every_period(found, days)
     quota = None
     if not principal.test:
         org = await get_org(session, principal.org_id)

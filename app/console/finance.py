@@ -59,7 +59,7 @@ async def finance(
     start_day, end_day = report.bounds()
     rows = await usage_rows(session, start_day, end_day, [group])
     measure = _CHARTED.get(group, "billable_records")
-    label = "holder" if group == "holder" else "buyer" if group == "buyer" else "period"
+    label = group if group in _CHARTED else "period"  # a row names its buyer or holder
     chart = bar_chart(
         [(str(row[label]), int(row[measure])) for row in rows],
         f"{measure.replace('_', ' ')} by {group}",

@@ -23,8 +23,11 @@ from app.services import datasets as service
 from app.services.auditlog import optouts_seen
 from app.services.pages import FIRST_PAGE
 from app.services.usage import dataset_earnings
+from app.services.usage import every_period
+from app.services.usage import period_bounds
 from app.services.usage import usage_rows
 from matching import withheld_records
+from schemas.vocabulary import Period
 from schemas.vocabulary import Role
 from signatures import KINDS
 
@@ -43,7 +46,7 @@ async def datasets(
 ) -> Response:
     found, more = await service.list_datasets(session, viewer.principal, asked)
     rows = [(dataset, await service.counts(session, dataset)) for dataset in found]
-    return page(request, viewer, "datasets.html", rows=rows, more=more, kinds=KINDS)
+    return page(request, viewer, "datasets.html", rows=rows, more=more)
 
 
 @router.get("/datasets/{dataset_id}", name="console_dataset")
@@ -77,19 +80,13 @@ async def earnings(request: Request, viewer: LiveHolderViewer, session: SessionD
     """Matched records credited to the holder, month by month over the last year, and by
     dataset."""
     holder = viewer.principal.org_id
-    this_month = datetime.now(UTC).date().replace(day=1)
+    this_month, end = period_bounds(Period.THIS_MONTH, datetime.now(UTC).date())
     months = [this_month]
     for _ in range(EARNING_MONTHS - 1):
         months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    start, end = months[0], (this_month + timedelta(days=32)).replace(day=1)
-    found = {
-        row["period"]: row
-        for row in await usage_rows(session, start, end, ["month"], holder_id=holder)
-    }
-    rows = [
-        found.get(label, {"period": label, "matched_records": 0, "requests": 0})
-        for label in (month.strftime("%Y-%m") for month in months)
-    ]
+    start = months[0]
+    found = await usage_rows(session, start, end, ["month"], holder_id=holder)
+    rows = every_period(found, [month.strftime("%Y-%m") for month in months])
     chart = bar_chart(
         [(row["period"], row["matched_records"]) for row in rows], "matched records by month"
     )

@@ -195,6 +195,15 @@ def _merge(
     return [by_key[key] for key in sorted(by_key, key=lambda key: tuple(map(str, key)))]
 
 
+def every_period(rows: Sequence[UsageLine], periods: Sequence[str]) -> list[UsageLine]:
+    """Rows grouped by day or by month (alone), one for each of ``periods`` in that order: a
+    period without usage is a row of zeros (a chart's gap shows as a gap)."""
+    found = {row["period"]: row for row in rows}
+    return [
+        found.get(period, {"period": period, **dict.fromkeys(MEASURES, 0)}) for period in periods
+    ]
+
+
 async def dataset_earnings(
     session: AsyncSession, holder_id: UUID, start: date, end: date
 ) -> list[UsageLine]:
