@@ -113,10 +113,14 @@ async def create_key(
 
 @router.post("/keys/{key_id}/revoke", name="console_revoke_key")
 async def revoke_key(
-    viewer: AdminViewer, session: SessionDep, key_id: UUID, org_id: Text = ""
+    viewer: AdminViewer,
+    session: SessionDep,
+    key_id: UUID,
+    org_id: Annotated[UUID | None, Form()] = None,
 ) -> Response:
+    """Back to the key's organisation (the form names it), else to the list."""
     await service.revoke_key(session, viewer.principal, key_id)
-    return _back(f"/orgs/{UUID(org_id)}" if org_id else "/orgs")
+    return _back(f"/orgs/{org_id}" if org_id else "/orgs")
 
 
 @router.post("/orgs/{org_id}/quota", name="console_set_quota")

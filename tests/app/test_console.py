@@ -168,6 +168,10 @@ async def test_every_form_needs_its_sessions_csrf_token(
         assert made.status_code == 303
         listed = await browser.get("/console/admin/orgs")
         assert "made with its token" in listed.text
+        key = "/console/admin/keys/00000000-0000-4000-8000-000000000000/revoke"
+        garbled = await browser.post(key, data={"csrf": own, "org_id": "not an id"})
+        assert garbled.status_code == 422  # a clear refusal, nothing revoked
+        assert "org_id" in garbled.text
         assert "made without a token" not in listed.text
 
 
