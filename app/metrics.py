@@ -16,7 +16,9 @@ from prometheus_client import multiprocess
 
 from schemas.vocabulary import CLIENT_ROLES
 from schemas.vocabulary import Endpoint
+from schemas.vocabulary import Level
 from signatures import KINDS
+from signatures import PAIR_KINDS
 
 
 class Metrics:
@@ -41,7 +43,13 @@ class Metrics:
         self.matched_records = new(
             "matched_records", "Buyer records that at least one holder confirmed.", by_endpoint
         )
-        self.checks = new("checks", "Checks answered, by kind and outcome.", "kind", "match")
+        self.checks = new(
+            "checks",
+            "Checks answered, by kind and outcome (match: as written; level: exact, close, none).",
+            "kind",
+            "match",
+            "level",
+        )
         self.uploads = new("uploads", "Holder batches written.")
         self.signatures_stored = new(
             "signatures_stored", "Signatures written to the index by holder uploads."
@@ -57,8 +65,8 @@ class Metrics:
         for role in CLIENT_ROLES:
             self.evaluations.labels(role=role)
         for kind in KINDS:  # every series exists from the start, at zero
-            for match in ("true", "false"):
-                self.checks.labels(kind=kind, match=match)
+            for level in Level if kind in PAIR_KINDS else (Level.EXACT, Level.NONE):
+                self.check(kind, level)
         for endpoint in Endpoint:
             for counter in (
                 self.verify_requests,
@@ -67,6 +75,11 @@ class Metrics:
                 self.matched_records,
             ):
                 counter.labels(endpoint=endpoint)
+
+    def check(self, kind: str, level: Level) -> "Counter":
+        """The counter of a kind's checks at a level (match is "true" for exact only)."""
+        match = "true" if level is Level.EXACT else "false"
+        return self.checks.labels(kind=kind, match=match, level=level.value)
 
     def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
         """A counter idcheck_<name> of this registry."""

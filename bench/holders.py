@@ -23,8 +23,9 @@ from typing import Any
 
 from app.cli.people import people
 from matching import KeyRing
-from signatures import KIND_CODES
+from signatures import SLOT_CODES
 from signatures import sign_record
+from signatures.kinds import slots
 
 CHUNK_ROWS = 10_000  # rows a signing process takes at a time; file sizes are multiples of it
 BLOCK_BYTES = 2**20
@@ -63,17 +64,17 @@ def _sign_chunk(args: tuple[list[dict[str, str]], bytes]) -> tuple[list[str], in
     start = date(2026, 10, 1)
     lines, signatures = [], 0
     for row in rows:
-        signed = sign_record(row, key).signatures
-        if signed:
+        signed = sign_record(row, key)
+        if signed.signatures:
             updated = (start - timedelta(days=hash(row["external_id"]) % 300)).isoformat()
             record = {
                 "external_id": row["external_id"],
                 "updated_at": updated,
                 "key_version": 1,
-                "signatures": signed,
+                **signed.upload(),
             }
             lines.append(json.dumps(record) + "\n")
-            signatures += len(signed)
+            signatures += len(signed.signatures) + sum(map(len, signed.close.values()))
     return lines, signatures
 
 
@@ -134,9 +135,9 @@ def index_rows(
                 key = keyring.record_key(dataset_id, record["external_id"])
                 updated = date.fromisoformat(record["updated_at"])
                 expires = updated + timedelta(days=1095)
-                for kind, signature in record["signatures"].items():
+                for slot, signature in slots(record["signatures"], record.get("close", {})).items():
                     value = keyring.index_value(1, bytes.fromhex(signature))
-                    code = KIND_CODES[kind]
+                    code = SLOT_CODES[slot]
                     rows.append(
                         (dataset_id, key, code, 1, value, holder_id, updated, batch, expires)
                     )

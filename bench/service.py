@@ -20,6 +20,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,9 @@ def run(
             total = sum(signed.records for signed in files)
             holder_id = asyncio.run(_admin(dsn, "SELECT org_id FROM datasets LIMIT 1", fetch=True))
             _settle(dsn)
+            index_bytes = asyncio.run(
+                _admin(dsn, "SELECT pg_total_relation_size('signature_index')", fetch=True)
+            )
             raw_copy_rate = asyncio.run(raw_copy(dsn, files, keyring, dataset, str(holder_id)))
             signatures = sum(signed.signatures for signed in files)
             ingest_rate = signatures / ingest_seconds
@@ -285,6 +289,9 @@ def run(
                 {
                     "records": total,
                     "signatures": signatures,
+                    "signatures_per_record": signatures / total,
+                    # The table with its indexes (primary key, value, expiry).
+                    "index_bytes_per_record": index_bytes / total,
                     "http_signatures_per_second": ingest_rate,
                     "raw_copy_signatures_per_second": raw_copy_rate,
                     "ratio": ingest_rate / raw_copy_rate,
@@ -417,15 +424,15 @@ def _verify(
     started = time.perf_counter()
     asyncio.run(load(base, "/v1/verify", bodies, headers))
     seconds = time.perf_counter() - started
-    signed = [sign_record(row, keyring.signing_key(1)).signatures for row in buyer_rows]
+    signed = [sign_record(row, keyring.signing_key(1)) for row in buyer_rows]
     values = [
         keyring.index_value(1, bytes.fromhex(signature))
-        for signatures in signed
-        for signature in signatures.values()
+        for record in signed
+        for signature in [*record.signatures.values(), *chain(*record.close.values())]
     ]
     signed_bodies = [
-        {"purpose": "bench", "records": [{"key_version": 1, "signatures": s} for s in part]}
-        for part in chunks([s for s in signed if s], 1000)
+        {"purpose": "bench", "records": [{"key_version": 1, **s.upload()} for s in part]}
+        for part in chunks([s for s in signed if s.signatures], 1000)
     ]
     started = time.perf_counter()
     asyncio.run(load(base, "/v1/verify/signed", signed_bodies, headers))

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from matching.tables import signature_index
 from matching.tables import snapshot_index
 from signatures import KIND_CODES
-from signatures import KIND_NAMES
+from signatures import SLOT_CODES
+from signatures import SLOT_KINDS
 
 # Values per IN (...) list: well under SQLite's 32,766 bound variables and asyncpg's 32,767.
 CHUNK: Final = 1000
@@ -37,14 +38,16 @@ class IndexedRecord:
     updated_at: date
     expires_on: date  # updated_at + the dataset's retention
     key_version: int
-    values: dict[str, bytes]  # kind -> index value
+    values: dict[str, bytes]  # slot (a kind, or a close form of one) -> index value
 
 
 @dataclass(frozen=True)
 class DatasetCounts:
     records: int
-    signatures: int
+    signatures: int  # the kinds' own, as by_kind counts them
     by_kind: dict[str, int]
+    #: Signatures of the close forms of names (tolerant checks), besides ``signatures``.
+    close_forms: int
     #: The first day a record of the dataset runs out of retention (the next purge takes it).
     next_expiry: date | None = None
 
@@ -105,7 +108,7 @@ async def replace_records(
         {
             **destination.columns(),
             "record_key": record.record_key,
-            "kind": KIND_CODES[kind],
+            "kind": SLOT_CODES[slot],
             "key_version": record.key_version,
             "value": value,
             "holder_org_id": holder_org_id,
@@ -114,7 +117,7 @@ async def replace_records(
             "batch_id": batch_id,
         }
         for record in records
-        for kind, value in record.values.items()
+        for slot, value in record.values.items()
     ]
     if rows:
         await session.execute(sa.insert(table), rows)
@@ -186,12 +189,18 @@ async def dataset_counts(session: AsyncSession, dataset_id: UUID) -> DatasetCoun
         .where(table.c.dataset_id == dataset_id)
         .group_by(table.c.kind)
     )
+    close_forms = 0
     for code, count in rows:
-        by_kind[KIND_NAMES[code]] = count
+        kind, close = SLOT_KINDS[code]
+        if close:
+            close_forms += count
+        else:
+            by_kind[kind] = count
     return DatasetCounts(
         records=records or 0,
         signatures=sum(by_kind.values()),
         by_kind={kind: by_kind[kind] for kind in KIND_CODES if by_kind[kind]},
+        close_forms=close_forms,
         next_expiry=next_expiry,
     )
 

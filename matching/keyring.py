@@ -10,6 +10,7 @@ import blake3
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from signatures import SIGNATURE_BYTES
+from signatures import Names
 from signatures import Scheme
 from signatures import derive_key
 from signatures import derive_oprf_secret
@@ -64,11 +65,14 @@ class KeyRing:
         """An HMAC version's key (KeyError for an OPRF version: its key is never handed out)."""
         return self._signing[version]
 
-    def sign_fields(self, version: int, fields: dict[str, str]) -> dict[str, str]:
-        """Signatures of normalised fields under ``version``, of whichever scheme it is."""
+    def sign_fields(
+        self, version: int, fields: dict[str, str], names: Names | None = None
+    ) -> dict[str, str]:
+        """Signatures of normalised fields under ``version``, of whichever scheme it is (slot ->
+        hex; with the names' words, the close forms too)."""
         if version in self._oprf:
-            return oprf_sign_fields(fields, self._oprf[version])
-        return sign_fields(fields, self._signing[version])
+            return oprf_sign_fields(fields, self._oprf[version], names)
+        return sign_fields(fields, self._signing[version], names)
 
     def blind_evaluate(self, version: int, elements: list[bytes]) -> list[bytes | None]:
         """An OPRF version's evaluation of blinded elements; None for each element refused (not

@@ -13,7 +13,9 @@ from uuid import UUID
 from matching.keyring import KeyRing
 from matching.lookup import Hits
 from matching.lookup import Source
+from schemas.vocabulary import Level
 from schemas.vocabulary import Verdict
+from signatures import CLOSE_SLOTS
 from signatures import CONTACT_KINDS
 from signatures import KINDS
 from signatures import PAIR_KINDS
@@ -22,7 +24,8 @@ from signatures import normalize_record
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """One buyer record as index values: kind -> one value per key version that signed it."""
+    """One buyer record as index values: slot (a kind, or a close form of a pair kind) -> one
+    value per key version that signed it."""
 
     values: dict[str, tuple[bytes, ...]]
     invalid: tuple[str, ...] = ()
@@ -37,7 +40,7 @@ def probe_raw(
         normalized = normalize_record(record, default_country=default_country)
         values: dict[str, list[bytes]] = {}
         for version in keyring.versions:
-            signed = keyring.sign_fields(version, normalized.fields)
+            signed = keyring.sign_fields(version, normalized.fields, normalized.names)
             for kind, signature in signed.items():
                 value = keyring.index_value(version, bytes.fromhex(signature))
                 values.setdefault(kind, []).append(value)
@@ -50,7 +53,7 @@ def probe_raw(
 def probe_signed(
     records: Iterable[Sequence[tuple[int, Mapping[str, str]]]], keyring: KeyRing
 ) -> list[Probe]:
-    """Records signed by the buyer, each under one or more key versions: [(key version, {kind:
+    """Records signed by the buyer, each under one or more key versions: [(key version, {slot:
     hex}), ...]; versions are checked before."""
     probes = []
     for versions in records:
@@ -69,9 +72,17 @@ def probe_values(probes: Iterable[Probe]) -> set[bytes]:
 
 @dataclass(frozen=True, slots=True)
 class KindCheck:
-    match: bool
+    """A kind's check: its level; the holders that hold the record at that level, and when they
+    last updated it."""
+
+    level: Level
     sources: int
     last_seen: date | None
+
+    @property
+    def match(self) -> bool:
+        """Matched as written (a close check is not a match: only a hint, see ``level``)."""
+        return self.level is Level.EXACT
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,39 +99,55 @@ class Judgement:
         return frozenset(source.holder for source in self.sources)
 
 
-_NO_MATCH: Final = KindCheck(False, 0, None)
+_NO_MATCH: Final = KindCheck(Level.NONE, 0, None)
+
+
+def _sources(values: Iterable[tuple[bytes, ...]], hits: Hits) -> dict[Source, date]:
+    """Where any of these values was found, and the last update there."""
+    sources: dict[Source, date] = {}
+    for versions in values:
+        for value in versions:
+            for source, seen in hits.get(value, {}).items():
+                sources[source] = max(seen, sources.get(source, seen))
+    return sources
 
 
 def judge(probe: Probe, hits: Hits) -> Judgement:
+    """Each kind's check and the record's verdict: verified on an exact pair check; partial on
+    an exact contact check or a close pair check (a close check never verifies on its own);
+    unverified otherwise. Only exact checks confirm a record for its holders' credits."""
     checks: dict[str, KindCheck] = {}
     confirmed: set[Source] = set()
+    values = probe.values
     for kind in KINDS:
-        values = probe.values.get(kind)
-        if values is None:
+        exact = values.get(kind)
+        if exact is None:
             continue
-        if len(values) == 1:  # one key version: the sources of the one value, as they are
-            sources = hits.get(values[0], {})
-        else:
-            sources = {}
-            for value in values:
-                for source, seen in hits.get(value, {}).items():
-                    sources[source] = max(seen, sources.get(source, seen))
+        sources = _sources([exact], hits)
+        level = Level.EXACT
+        if not sources and kind in CLOSE_SLOTS:
+            sources = _sources([values[slot] for slot in CLOSE_SLOTS[kind] if slot in values], hits)
+            level = Level.CLOSE
         if not sources:
             checks[kind] = _NO_MATCH
             continue
         holders = {source.holder for source in sources}  # a holder counts once, whatever datasets
-        checks[kind] = KindCheck(True, len(holders), max(sources.values()))
-        confirmed.update(sources)
-    matched = {kind for kind, check in checks.items() if check.match}
+        checks[kind] = KindCheck(level, len(holders), max(sources.values()))
+        if level is Level.EXACT:
+            confirmed.update(sources)
+    return Judgement(checks, probe.invalid, _verdict(checks), frozenset(confirmed))
+
+
+def _verdict(checks: Mapping[str, KindCheck]) -> Verdict:
+    exact = {kind for kind, check in checks.items() if check.level is Level.EXACT}
+    close = {kind for kind, check in checks.items() if check.level is Level.CLOSE}
     if not checks:
-        verdict = Verdict.INVALID
-    elif matched & PAIR_KINDS:
-        verdict = Verdict.VERIFIED
-    elif matched & CONTACT_KINDS:
-        verdict = Verdict.PARTIAL
-    else:
-        verdict = Verdict.UNVERIFIED
-    return Judgement(checks, probe.invalid, verdict, frozenset(confirmed))
+        return Verdict.INVALID
+    if exact & PAIR_KINDS:
+        return Verdict.VERIFIED
+    if exact & CONTACT_KINDS or close:
+        return Verdict.PARTIAL
+    return Verdict.UNVERIFIED
 
 
 @dataclass

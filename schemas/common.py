@@ -12,6 +12,10 @@ from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import StringConstraints
 
+from signatures.kinds import MAX_CLOSE_FORMS
+from signatures.kinds import PAIR_KINDS
+from signatures.kinds import PairKind
+
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -45,6 +49,11 @@ CountryCode = StrEnum(  # type: ignore[misc]  # built from the standard's own li
 
 
 Signature = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+#: A record's close forms (spec section 8): pair kind -> the signatures of its forms, in order.
+CloseSignatures = Annotated[
+    dict[PairKind, Annotated[list[Signature], Field(max_length=MAX_CLOSE_FORMS)]],
+    Field(max_length=len(PAIR_KINDS)),
+]
 
 
 def _json_integer(value: object) -> object:

@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic import StringConstraints
 
 from schemas.common import JSON_INTEGER
+from schemas.common import CloseSignatures
 from schemas.common import IsoDate
 from schemas.common import KeyVersionNumber
 from schemas.common import Model
@@ -20,6 +21,7 @@ from schemas.common import StoredText
 from schemas.vocabulary import SnapshotState
 from signatures.kinds import KINDS
 from signatures.kinds import Kind
+from signatures.kinds import slots
 
 #: GDPR article 6(1): the lawful basis on which the holder keeps and shares the data.
 LegalBasis = Literal[
@@ -62,6 +64,8 @@ class DatasetDetail(DatasetOut):
     records: int
     signatures: int
     by_kind: dict[Kind, int]
+    #: Signatures of the close forms of names, besides ``signatures`` (tolerant checks).
+    close_forms: int = 0
     last_upload_at: datetime | None
     #: Records removed because their retention ran out, in all, and the last time it happened.
     purged_records: int
@@ -77,6 +81,11 @@ class UploadRecord(Model):
     updated_at: IsoDate
     key_version: KeyVersionNumber
     signatures: Annotated[dict[Kind, Signature], Field(min_length=1, max_length=len(KINDS))]
+    #: The close forms of its names (docs/signature-spec.md section 8), by pair kind, in order.
+    close: CloseSignatures = Field(default_factory=dict)
+
+    def slots(self) -> dict[str, str]:
+        return slots(self.signatures, self.close)
 
 
 class UploadBody(Model):

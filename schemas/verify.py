@@ -9,15 +9,18 @@ from pydantic import BaseModel
 from pydantic import Field
 from pydantic import StringConstraints
 
+from schemas.common import CloseSignatures
 from schemas.common import CountryCode
 from schemas.common import KeyVersionNumber
 from schemas.common import Model
 from schemas.common import Signature
 from schemas.common import StoredText
+from schemas.vocabulary import Level
 from schemas.vocabulary import Verdict
 from signatures.kinds import KINDS
 from signatures.kinds import FieldName
 from signatures.kinds import Kind
+from signatures.kinds import slots
 
 #: The ceiling of records per verify request; a server may be configured lower (its schema says).
 MAX_VERIFY_RECORDS: Final = 100_000
@@ -52,6 +55,7 @@ Signatures = Annotated[dict[Kind, Signature], Field(max_length=len(KINDS))]
 class VersionSignatures(Model):
     key_version: KeyVersionNumber
     signatures: Signatures
+    close: CloseSignatures = Field(default_factory=dict)
 
 
 class SignedVerifyRecord(Model):
@@ -61,14 +65,16 @@ class SignedVerifyRecord(Model):
     ref: Ref | None = None
     key_version: KeyVersionNumber
     signatures: Signatures
+    #: The close forms of its names (docs/signature-spec.md section 8): pair checks get a level.
+    close: CloseSignatures = Field(default_factory=dict)
     other_versions: Annotated[list[VersionSignatures], Field(max_length=MAX_OTHER_VERSIONS)] = (
         Field(default_factory=list)
     )
 
-    def versions(self) -> list[tuple[int, dict[Kind, str]]]:
-        """(key version, signatures) of every version the record is signed with."""
-        first = (self.key_version, self.signatures)
-        return [first, *((other.key_version, other.signatures) for other in self.other_versions)]
+    def versions(self) -> list[tuple[int, dict[str, str]]]:
+        """(key version, signatures by slot) of every version the record is signed with."""
+        every: list[SignedVerifyRecord | VersionSignatures] = [self, *self.other_versions]
+        return [(signed.key_version, slots(signed.signatures, signed.close)) for signed in every]
 
 
 class SignedVerifyRequest(Model):
@@ -77,7 +83,10 @@ class SignedVerifyRequest(Model):
 
 
 class Check(BaseModel):
+    #: Matched as written: the same as ``level == "exact"``.
     match: bool
+    #: exact, close (pair kinds: the names written another way; never verifies alone) or none.
+    level: Level
     sources: int
     last_seen: date | None
 

@@ -30,6 +30,16 @@ class Verdict(StrEnum):
     INVALID = "invalid"
 
 
+class Level(StrEnum):
+    """How a check matched: the names as written (`exact`), or written another way (`close`: a
+    letter off, a spelling, a particle, a compound given name, the names swapped; pair kinds
+    only), or not at all."""
+
+    EXACT = "exact"
+    CLOSE = "close"
+    NONE = "none"
+
+
 class Endpoint(StrEnum):
     """The two verify endpoints: the server signs raw values, or the client sent signatures."""
 

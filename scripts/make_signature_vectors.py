@@ -14,15 +14,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from signatures import CLOSE_SLOTS
 from signatures import KINDS
 from signatures import SPEC
 from signatures import Scheme
 from signatures import canonical_message
+from signatures import close_messages
 from signatures import derive_oprf_secret
 from signatures import derive_signing_key
 from signatures import normalize_record
 from signatures import oprf
 from signatures import sign_fields
+from signatures.kinds import split_slots
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "docs" / "signature-vectors-v1.json"
@@ -30,6 +33,10 @@ OPRF_VECTORS = ROOT / "docs" / "signature-vectors-oprf.json"
 SPEC_DOC = ROOT / "docs" / "signature-spec.md"
 START, END = "<!-- vectors:start -->", "<!-- vectors:end -->"
 OPRF_START, OPRF_END = "<!-- oprf-vectors:start -->", "<!-- oprf-vectors:end -->"
+CLOSE_START, CLOSE_END = "<!-- close-vectors:start -->", "<!-- close-vectors:end -->"
+#: (record number, kind) whose close forms the spec's table shows: Jean Dupont's e-mail and name,
+#: and a compound given name with a particle before the last name.
+CLOSE_TABLE = ((1, "email_name"), (15, "name_birth_date"))
 OPRF_VERSION = 2
 #: The blind of every OPRF vector: RFC 9497 A.1.1's first one (a client draws a fresh random one).
 OPRF_BLIND = bytes.fromhex("64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706")
@@ -114,6 +121,12 @@ RECORDS: list[dict[str, str]] = [
         "country": "Atlantis",
     },
     {"phone": "0262 12 34 56", "last_name": "Payet", "country": "Réunion"},
+    {
+        "email": "jp.delafontaine@example.fr",
+        "first_name": "Jean-Pierre",
+        "last_name": "de La Fontaine",
+        "birth_date": "1961-09-30",
+    },
 ]
 
 
@@ -126,7 +139,8 @@ def build() -> dict[str, Any]:
     cases = []
     for record in RECORDS:
         normalized = normalize_record(record, default_country=DEFAULT_COUNTRY)
-        signatures = sign_fields(normalized.fields, key)
+        signatures, close = split_slots(sign_fields(normalized.fields, key, normalized.names))
+        messages = close_messages(normalized.fields, normalized.names)
         cases.append(
             {
                 "input": record,
@@ -137,6 +151,15 @@ def build() -> dict[str, Any]:
                     for kind in signatures
                 },
                 "signatures": signatures,
+                # Section 8: the names' words, then each pair kind's close forms in order.
+                "names": {name: list(words) for name, words in normalized.names.items()},
+                "close": {
+                    kind: [
+                        {"message": _describe(messages[slot]), "signature": signature}
+                        for slot, signature in zip(CLOSE_SLOTS[kind], forms, strict=False)
+                    ]
+                    for kind, forms in close.items()
+                },
             }
         )
     return {
@@ -212,6 +235,21 @@ def render_oprf_table(vectors: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_close_table(vectors: dict[str, Any]) -> str:
+    """Every close form of one kind of a few records, as the spec shows them."""
+    lines = [
+        CLOSE_START,
+        "| # | kind | canonical message of the close form (␟ = 0x1F) | signature |",
+        "|---|---|---|---|",
+    ]
+    for number, kind in CLOSE_TABLE:
+        for form in vectors["records"][number - 1]["close"][kind]:
+            message = form["message"].replace("|", "\\|")
+            lines.append(f"| {number} | `{kind}` | `{message}` | `{form['signature']}` |")
+    lines.append(CLOSE_END)
+    return "\n".join(lines)
+
+
 def render_json(vectors: dict[str, Any]) -> str:
     return json.dumps(vectors, ensure_ascii=False, indent=1) + "\n"
 
@@ -250,6 +288,7 @@ def main() -> int:
     document = SPEC_DOC.read_text(encoding="utf-8")
     document = with_table(document, render_table(vectors))
     document = with_table(document, render_oprf_table(blind), OPRF_START, OPRF_END)
+    document = with_table(document, render_close_table(vectors), CLOSE_START, CLOSE_END)
     expected = {
         VECTORS: render_json(vectors),
         OPRF_VECTORS: render_json(blind),

@@ -15,8 +15,8 @@ from signatures import oprf
 from signatures.keys import check_version
 from signatures.keys import derive_key
 from signatures.sign import SIGNATURE_BYTES
-from signatures.sign import canonical_message
-from signatures.sign import signable_kinds
+from signatures.sign import record_messages
+from signatures.tolerant import Names
 
 
 class Scheme(StrEnum):
@@ -39,28 +39,33 @@ def signature_of(output: bytes) -> str:
     return output[:SIGNATURE_BYTES].hex()
 
 
-def oprf_sign_fields(fields: Mapping[str, str], secret: bytes) -> dict[str, str]:
-    """The server's direct evaluation: what a client would get blind, for every signable kind."""
+def oprf_sign_fields(
+    fields: Mapping[str, str], secret: bytes, names: Names | None = None
+) -> dict[str, str]:
+    """The server's direct evaluation: what a client would get blind, for every slot."""
     return {
-        kind: signature_of(oprf.evaluate(secret, canonical_message(kind, fields)))
-        for kind in signable_kinds(fields)
+        slot: signature_of(oprf.evaluate(secret, message))
+        for slot, message in record_messages(fields, names).items()
     }
 
 
-def blind_fields(fields: Mapping[str, str]) -> list[tuple[str, oprf.Blinded]]:
-    """(kind, blinded message) for every signable kind; the blinds stay with the client."""
-    return [(kind, oprf.blind(canonical_message(kind, fields))) for kind in signable_kinds(fields)]
+def blind_fields(
+    fields: Mapping[str, str], names: Names | None = None
+) -> list[tuple[str, bytes, oprf.Blinded]]:
+    """(slot, message, blinded message) for every slot; the blinds stay with the client."""
+    return [
+        (slot, message, oprf.blind(message))
+        for slot, message in record_messages(fields, names).items()
+    ]
 
 
 def finish_fields(
-    fields: Mapping[str, str],
-    blinded: Sequence[tuple[str, oprf.Blinded]],
-    evaluated: Sequence[bytes],
+    blinded: Sequence[tuple[str, bytes, oprf.Blinded]], evaluated: Sequence[bytes]
 ) -> dict[str, str]:
     """Unblind the server's evaluations (same order as ``blinded``) into signatures."""
     if len(blinded) != len(evaluated):
         raise ValueError("one evaluated element per blinded element")
     return {
-        kind: signature_of(oprf.finalize(canonical_message(kind, fields), item.blind, element))
-        for (kind, item), element in zip(blinded, evaluated, strict=True)
+        slot: signature_of(oprf.finalize(message, item.blind, element))
+        for (slot, message, item), element in zip(blinded, evaluated, strict=True)
     }

@@ -13,7 +13,7 @@ from signatures.contact import normalize_phone
 from signatures.dates import normalize_birth_date
 from signatures.errors import InvalidValue
 from signatures.kinds import FIELDS
-from signatures.text import fold_name
+from signatures.text import fold_words
 from signatures.text import trim
 
 
@@ -25,15 +25,23 @@ class NormalizedRecord:
     invalid: list[str]
     #: field -> why it is invalid; may quote the value, so it is for the data's owner only.
     reasons: dict[str, str] = field(default_factory=dict)
+    #: first_name, last_name -> their folded words, when valid: what close forms are made of.
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _name(value: str) -> str:
-    folded = fold_name(value)
-    if not folded:
+    return "".join(name_words(value))
+
+
+def name_words(value: str) -> tuple[str, ...]:
+    """A name's folded words; its normal form is them joined (spec v1: first_name, last_name)."""
+    words = tuple(fold_words(value))
+    if not words:
         raise InvalidValue("no letter")
-    return folded
+    return words
 
 
+_NAMES = frozenset({"first_name", "last_name"})
 _IN_CONTEXT: dict[str, Callable[[str, str], str]] = {
     "phone": normalize_phone,
     "postcode": normalize_postcode,
@@ -119,6 +127,7 @@ def normalize_record(
     region = country or default
     fields: dict[str, str] = {}
     reasons: dict[str, str] = {}
+    names: dict[str, tuple[str, ...]] = {}
     for name in FIELDS:  # street and postcode come before country
         if name == "country":
             if country_reason is not None:
@@ -130,7 +139,11 @@ def normalize_record(
         if raw is None or not (text := trim(raw)):
             continue
         try:
-            fields[name] = _normal_form(name, text, region)
+            if name in _NAMES:
+                names[name] = name_words(text)
+                fields[name] = "".join(names[name])
+            else:
+                fields[name] = _normal_form(name, text, region)
         except InvalidValue as exc:
             reasons[name] = str(exc)
-    return NormalizedRecord(fields, list(reasons), reasons)
+    return NormalizedRecord(fields, list(reasons), reasons, names)

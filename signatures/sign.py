@@ -8,8 +8,15 @@ from functools import lru_cache
 from typing import Final
 
 from signatures.keys import KEY_BYTES
+from signatures.kinds import CLOSE_SLOTS
 from signatures.kinds import KINDS
+from signatures.kinds import split_slots
+from signatures.normalize import NormalizedRecord
 from signatures.normalize import normalize_record
+from signatures.tolerant import CLOSE_FIELDS
+from signatures.tolerant import CLOSE_MARK
+from signatures.tolerant import Names
+from signatures.tolerant import close_forms
 
 SPEC: Final = "idcheck-v1"
 ALGORITHM: Final = "HMAC-SHA256-128"
@@ -22,12 +29,24 @@ _HEADS: Final = {kind: (_PREFIX + kind.encode("ascii"), names) for kind, names i
 
 @dataclass(frozen=True, slots=True)
 class SignedRecord:
-    """A record's signatures (kind -> 32 lowercase hex) and the names of its invalid fields."""
+    """A record's signatures (kind -> 32 lowercase hex), its close forms' (pair kind -> their
+    signatures in slot order, section 8) and the names of its invalid fields."""
 
     signatures: dict[str, str]
     invalid: list[str]
     #: field -> why it is invalid; may quote the value, so it is for the data's owner only.
     reasons: dict[str, str] = field(default_factory=dict)
+    close: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, signed: Mapping[str, str], normalized: NormalizedRecord) -> "SignedRecord":
+        """From signatures by slot (``sign_fields``) and the record they were made from."""
+        signatures, close = split_slots(signed)
+        return cls(signatures, normalized.invalid, normalized.reasons, close)
+
+    def upload(self) -> dict[str, object]:
+        """The signatures as a record of the upload or signed verify format carries them."""
+        return {"signatures": self.signatures, **({"close": self.close} if self.close else {})}
 
 
 def canonical_message(kind: str, fields: Mapping[str, str]) -> bytes:
@@ -41,21 +60,50 @@ def _message(kind: str, encoded: Mapping[str, bytes]) -> bytes:
     return _SEPARATOR.join([head, *[encoded[name] for name in names]])
 
 
+def close_messages(fields: Mapping[str, str], names: Names) -> dict[str, bytes]:
+    """slot -> the canonical message of each close form of each pair kind (spec section 8):
+    ``idcheck:v1:<kind>~close``, 0x1F, the form's tag, then per field of CLOSE_FIELDS[kind] 0x1F
+    and the form's value."""
+    messages: dict[str, bytes] = {}
+    for kind, names_signed in CLOSE_FIELDS.items():
+        head = _PREFIX + kind.encode("ascii") + CLOSE_MARK.encode("ascii")
+        forms = close_forms(kind, fields, names)
+        for slot, (tag, values) in zip(CLOSE_SLOTS[kind], forms, strict=False):
+            parts = [
+                head,
+                tag.encode("ascii"),
+                *(values[name].encode("utf-8") for name in names_signed),
+            ]
+            messages[slot] = _SEPARATOR.join(parts)
+    return messages
+
+
+def record_messages(fields: Mapping[str, str], names: Names | None = None) -> dict[str, bytes]:
+    """slot -> canonical message: every signable kind's, then (given the names' words) every
+    close form's."""
+    encoded = {name: value.encode("utf-8") for name, value in fields.items()}
+    messages = {kind: _message(kind, encoded) for kind in signable_kinds(encoded)}
+    if names:
+        messages.update(close_messages(fields, names))
+    return messages
+
+
 def _check_key(key: bytes) -> None:
     if len(key) != KEY_BYTES:
         raise ValueError(f"a signing key is {KEY_BYTES} bytes")
 
 
-def sign_fields(fields: Mapping[str, str], key: bytes) -> dict[str, str]:
-    """Sign every kind whose fields are all present in ``fields`` (already normalised): the
-    HMAC of ``canonical_message``, built here from each value encoded once."""
+def sign_fields(
+    fields: Mapping[str, str], key: bytes, names: Names | None = None
+) -> dict[str, str]:
+    """Sign every kind whose fields are all present in ``fields`` (already normalised) and, given
+    the names' words, every close form: slot -> the HMAC of its canonical message."""
     keyed = _keyed(key)
-    encoded = {name: value.encode("utf-8") for name, value in fields.items()}
     signatures: dict[str, str] = {}
-    for kind in signable_kinds(encoded):
+    for slot, message in record_messages(fields, names).items():
         mac = keyed.copy()
-        mac.update(_message(kind, encoded))
-        signatures[kind] = mac.digest()[:SIGNATURE_BYTES].hex()
+        mac.update(message)
+        signatures[slot] = mac.digest()[:SIGNATURE_BYTES].hex()
     return signatures
 
 
@@ -82,8 +130,4 @@ def sign_record(
 ) -> SignedRecord:
     """Normalise ``record`` and sign every kind its valid fields allow."""
     normalized = normalize_record(record, default_country=default_country)
-    return SignedRecord(
-        signatures=sign_fields(normalized.fields, key),
-        invalid=normalized.invalid,
-        reasons=normalized.reasons,
-    )
+    return SignedRecord.of(sign_fields(normalized.fields, key, normalized.names), normalized)

@@ -81,7 +81,7 @@ def results_csv(refs: Sequence[str | None], verdicts: Sequence[Judgement]) -> st
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         ["row", "ref", "verdict"]
-        + [f"{kind}_{part}" for kind in KINDS for part in ("match", "sources")]
+        + [f"{kind}_{part}" for kind in KINDS for part in ("match", "level", "sources")]
         + ["invalid"]
     )
     for number, (ref, verdict) in enumerate(zip(refs, verdicts, strict=True), start=1):
@@ -89,6 +89,7 @@ def results_csv(refs: Sequence[str | None], verdicts: Sequence[Judgement]) -> st
         for kind in KINDS:
             check = verdict.checks.get(kind)
             cells += ["" if check is None else str(check.match).lower()]
+            cells += ["" if check is None else check.level.value]
             cells += ["" if check is None else check.sources]
         writer.writerow([*cells, " ".join(verdict.invalid)])
     return out.getvalue()

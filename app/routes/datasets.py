@@ -93,6 +93,7 @@ async def get_dataset(dataset: OwnedDataset, session: SessionDep) -> DatasetDeta
         records=counts.records,
         signatures=counts.signatures,
         by_kind={kind: counts.by_kind.get(kind, 0) for kind in KINDS},
+        close_forms=counts.close_forms,
         last_upload_at=dataset.last_upload_at,
         purged_records=dataset.purged_records,
         last_purge_at=dataset.last_purge_at,

@@ -100,7 +100,12 @@ class Verifier:
                 {
                     "ref": ref,
                     "checks": {
-                        kind: {"match": c.match, "sources": c.sources, "last_seen": c.last_seen}
+                        kind: {
+                            "match": c.match,
+                            "level": c.level.value,
+                            "sources": c.sources,
+                            "last_seen": c.last_seen,
+                        }
                         for kind, c in verdict.checks.items()
                     },
                     "invalid": list(verdict.invalid),
@@ -125,10 +130,10 @@ class Verifier:
             metrics.billable_records.labels(endpoint=endpoint).inc(usage.billable_records)
         metrics.matched_records.labels(endpoint=endpoint).inc(usage.matched_records)
         checks = Counter(
-            (kind, check.match) for verdict in verdicts for kind, check in verdict.checks.items()
+            (kind, check.level) for verdict in verdicts for kind, check in verdict.checks.items()
         )
-        for (kind, match), count in checks.items():  # one increment per label, not per check
-            metrics.checks.labels(kind=kind, match=str(match).lower()).inc(count)
+        for (kind, level), count in checks.items():  # one increment per label, not per check
+            metrics.check(kind, level).inc(count)
 
 
 async def _verifier(

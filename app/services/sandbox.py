@@ -141,5 +141,7 @@ def _signed(keyring: KeyRing, fields: dict[str, str]) -> dict[str, bytes]:
     normalized = normalize_record(fields, default_country="FR")
     return {
         kind: keyring.index_value(version, bytes.fromhex(signature))
-        for kind, signature in keyring.sign_fields(version, normalized.fields).items()
+        for kind, signature in keyring.sign_fields(
+            version, normalized.fields, normalized.names
+        ).items()
     }

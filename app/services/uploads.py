@@ -120,8 +120,8 @@ class _Checker:
             expires_on=updated_at + self.retention,
             key_version=version,
             values={
-                kind: self.keyring.index_value(version, bytes.fromhex(signature))
-                for kind, signature in item.signatures.items()
+                slot: self.keyring.index_value(version, bytes.fromhex(signature))
+                for slot, signature in item.slots().items()
             },
         )
 

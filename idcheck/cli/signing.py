@@ -40,6 +40,7 @@ from signatures import Scheme
 from signatures import normalize_record
 from signatures import sign_fields
 from signatures.dates import parse_past_date
+from signatures.kinds import split_slots
 
 MAX_EXTERNAL_ID: Final = 128  # docs/api.md: external_id is at most 128 characters
 CHUNK_ROWS: Final = 500
@@ -53,8 +54,8 @@ class HmacSigner:
     key: bytes = field(repr=False)
     key_version: int
 
-    def sign(self, fields: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
-        return [sign_fields(one, self.key) for one in fields]
+    def sign(self, records: Sequence[NormalizedRecord]) -> list[dict[str, str]]:
+        return [sign_fields(one.fields, self.key, one.names) for one in records]
 
     def external_id(self, fields: Mapping[str, str], signatures: Mapping[str, str]) -> str:
         return derive_external_id(fields, self.key)
@@ -68,11 +69,12 @@ class BlindSigner:
     remote: Remote = field(repr=False)
     key_version: int
 
-    def sign(self, fields: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    def sign(self, records: Sequence[NormalizedRecord]) -> list[dict[str, str]]:
         if self.remote not in _clients:
             _clients[self.remote] = self.remote.client()
+        fields, names = [one.fields for one in records], [one.names for one in records]
         with api_errors():
-            return sign_fields_blind(_clients[self.remote], self.key_version, fields)
+            return sign_fields_blind(_clients[self.remote], self.key_version, fields, names)
 
     def external_id(self, fields: Mapping[str, str], signatures: Mapping[str, str]) -> str:
         """A record id for files without one, from the record's signatures: with no key here,
@@ -193,7 +195,7 @@ def sign_chunk(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> Chunk:
         )
         for _, row in rows
     ]
-    signed = job.signer.sign([one.fields for one in normalized])
+    signed = job.signer.sign(normalized)
     chunk = Chunk(rows=len(rows))
     for (line, row), one, signatures in zip(rows, normalized, signed, strict=True):
         chunk.add(_outcome(job, line, row, one, signatures))
@@ -219,19 +221,27 @@ def _outcome(
     except InvalidValue as exc:
         return Outcome(line, "rejected", invalid=invalid, reason=str(exc))
     text = upload_line(external_id, updated_at, job.signer.key_version, signatures)
-    return Outcome(line, "signed", text, tuple(signatures), invalid, reason, external_id)
+    kinds = tuple(kind for kind in signatures if kind in KINDS)
+    return Outcome(line, "signed", text, kinds, invalid, reason, external_id)
 
 
 def upload_line(
-    external_id: str, updated_at: str, key_version: int, signatures: Mapping[str, str]
+    external_id: str, updated_at: str, key_version: int, signed: Mapping[str, str]
 ) -> str:
     """The record's upload line, compact JSON: what json.dumps(..., ensure_ascii=False,
     separators=(",", ":")) writes, but only the free-text record id goes through the encoder
-    (the date is ISO, the version a number, kinds and signatures plain ASCII)."""
-    signed = ",".join(f'"{kind}":"{signature}"' for kind, signature in signatures.items())
+    (the date is ISO, the version a number, kinds and signatures plain ASCII). ``signed`` is
+    by slot: the close forms go under "close", by pair kind, when there are any."""
+    signatures, close = split_slots(signed)
+    own = ",".join(f'"{kind}":"{signature}"' for kind, signature in signatures.items())
+    forms = ",".join(
+        f'"{kind}":[{",".join(f"{chr(34)}{one}{chr(34)}" for one in forms)}]'
+        for kind, forms in close.items()
+    )
+    tail = f',"close":{{{forms}}}' if close else ""
     return (
         f'{{"external_id":{json.dumps(external_id, ensure_ascii=False)},'
-        f'"updated_at":"{updated_at}","key_version":{key_version},"signatures":{{{signed}}}}}'
+        f'"updated_at":"{updated_at}","key_version":{key_version},"signatures":{{{own}}}{tail}}}'
     )
 
 

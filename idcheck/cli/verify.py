@@ -44,6 +44,7 @@ from schemas.verify import MAX_OTHER_VERSIONS
 from schemas.verify import Check
 from schemas.verify import Result
 from schemas.verify import VerifyResponse
+from schemas.vocabulary import Level
 from schemas.vocabulary import Verdict
 from signatures import FIELDS
 from signatures import KINDS
@@ -51,6 +52,7 @@ from signatures import NormalizedRecord
 from signatures import Scheme
 from signatures import check_default_country
 from signatures import normalize_record
+from signatures.kinds import split_slots
 
 MAX_VALUE = 256  # docs/api.md: a raw value is at most 256 characters
 COLUMNS = ["idcheck_verdict", *(f"idcheck_{kind}" for kind in KINDS)]
@@ -98,20 +100,19 @@ class LocalSigning:
     ) -> tuple[list[dict[str, Any]], list[set[str]]]:
         """The signed records to send, and each one's invalid fields, from one normalisation."""
         normalized = await asyncio.to_thread(_normalize, rows, default_country)
-        fields = [one.fields for one in normalized]
+        fields, names = [one.fields for one in normalized], [one.names for one in normalized]
         signed: list[list[dict[str, str]]] = []
         for version in self.versions:
             if version in self.keys:
                 signer = HmacSigner(self.keys[version], version)
-                signed.append(await asyncio.to_thread(signer.sign, fields))
+                signed.append(await asyncio.to_thread(signer.sign, normalized))
             else:
-                signed.append(await async_sign_fields_blind(client, version, fields))
+                signed.append(await async_sign_fields_blind(client, version, fields, names))
         records = []
         for index in range(len(rows)):
-            record: dict[str, Any] = {"key_version": self.versions[0]}
-            record["signatures"] = signed[0][index]
+            record: dict[str, Any] = {"key_version": self.versions[0], **_wire(signed[0][index])}
             others = [
-                {"key_version": version, "signatures": signatures[index]}
+                {"key_version": version, **_wire(signatures[index])}
                 for version, signatures in zip(self.versions[1:], signed[1:], strict=True)
                 if signatures[index]
             ]
@@ -119,6 +120,12 @@ class LocalSigning:
                 record["other_versions"] = others
             records.append(record)
         return records, [set(one.invalid) for one in normalized]
+
+
+def _wire(signed: dict[str, str]) -> dict[str, Any]:
+    """A record's signatures by slot as the verify request carries them."""
+    signatures, close = split_slots(signed)
+    return {"signatures": signatures, **({"close": close} if close else {})}
 
 
 def _normalize(rows: list[Row], default_country: str) -> list[NormalizedRecord]:
@@ -144,12 +151,16 @@ def read_rows(source: CsvFile, fields: dict[str, int]) -> Iterator[Row]:
         yield Row(cells, record, tuple(too_long))
 
 
+#: A check's column: matched as written, the names written another way (pair kinds), or not.
+_CELLS: Final = {Level.EXACT: "yes", Level.CLOSE: "close", Level.NONE: "no"}
+
+
 def result_cells(result: Result, extra_invalid: set[str]) -> list[str]:
     cells: list[str] = [result.verdict]
     checks: dict[str, Check] = {str(kind): check for kind, check in result.checks.items()}
     for kind in KINDS:
         check = checks.get(kind)
-        cells.append("" if check is None else ("yes" if check.match else "no"))
+        cells.append("" if check is None else _CELLS[check.level])
     seen = [c.last_seen for c in result.checks.values() if c.match and c.last_seen]
     cells.append(max(seen).isoformat() if seen else "")
     invalid = set(result.invalid) | extra_invalid

@@ -20,6 +20,7 @@ from typing import Any
 from idcheck.client._client import AsyncClient
 from idcheck.client._client import Client
 from schemas.service import MAX_EVALUATE_ELEMENTS
+from signatures import Names
 from signatures import SignedRecord
 from signatures import blind_fields
 from signatures import finish_fields
@@ -29,18 +30,26 @@ from signatures.oprf import Blinded
 
 @dataclass(frozen=True)
 class BlindBatch:
-    """Records' normalised fields and their blinded messages: send ``requests()`` to the
-    server, give ``finish`` the evaluated elements (in the same order)."""
+    """Records' blinded messages (slot, message, blinded): send ``requests()`` to the server,
+    give ``finish`` the evaluated elements (in the same order)."""
 
-    fields: list[Mapping[str, str]]
-    blinded: list[list[tuple[str, Blinded]]]
+    blinded: list[list[tuple[str, bytes, Blinded]]]
 
     @classmethod
-    def of(cls, fields: Sequence[Mapping[str, str]]) -> "BlindBatch":
-        return cls(list(fields), [blind_fields(one) for one in fields])
+    def of(
+        cls, fields: Sequence[Mapping[str, str]], names: Sequence[Names] | None = None
+    ) -> "BlindBatch":
+        if names is not None and len(names) != len(fields):
+            raise ValueError("one names' words per record")
+        return cls(
+            [
+                blind_fields(one, None if names is None else names[index])
+                for index, one in enumerate(fields)
+            ]
+        )
 
     def elements(self) -> list[bytes]:
-        return [item.element for record in self.blinded for _, item in record]
+        return [item.element for record in self.blinded for _, _, item in record]
 
     def requests(self) -> Iterator[list[bytes]]:
         """The blinded elements in requests of at most MAX_EVALUATE_ELEMENTS."""
@@ -53,28 +62,35 @@ class BlindBatch:
         if len(evaluated) != sum(len(record) for record in self.blinded):
             raise ValueError("the server answered a different number of evaluated elements")
         signatures, start = [], 0
-        for fields, blinded in zip(self.fields, self.blinded, strict=True):
+        for blinded in self.blinded:
             answer = evaluated[start : start + len(blinded)]
-            signatures.append(finish_fields(fields, blinded, answer))
+            signatures.append(finish_fields(blinded, answer))
             start += len(blinded)
         return signatures
 
 
 def sign_fields_blind(
-    client: Client, key_version: int, fields: Sequence[Mapping[str, str]]
+    client: Client,
+    key_version: int,
+    fields: Sequence[Mapping[str, str]],
+    names: Sequence[Names] | None = None,
 ) -> list[dict[str, str]]:
-    """Signatures of already normalised records under an OPRF version, through ``client``."""
-    batch = BlindBatch.of(fields)
+    """Signatures of already normalised records under an OPRF version, through ``client``; with
+    each record's names' words (``NormalizedRecord.names``), their close forms too."""
+    batch = BlindBatch.of(fields, names)
     evaluated = [e for part in batch.requests() for e in client.oprf_evaluate(key_version, part)]
     return batch.finish(evaluated)
 
 
 async def async_sign_fields_blind(
-    client: AsyncClient, key_version: int, fields: Sequence[Mapping[str, str]]
+    client: AsyncClient,
+    key_version: int,
+    fields: Sequence[Mapping[str, str]],
+    names: Sequence[Names] | None = None,
 ) -> list[dict[str, str]]:
     """The same as sign_fields_blind, with an AsyncClient; blinding and unblinding (the group
     operations) run in a thread, off the event loop."""
-    batch = await asyncio.to_thread(BlindBatch.of, fields)
+    batch = await asyncio.to_thread(BlindBatch.of, fields, names)
     evaluated: list[bytes] = []
     for part in batch.requests():
         evaluated += await client.oprf_evaluate(key_version, part)
@@ -90,8 +106,9 @@ def sign_records_blind(
 ) -> list[SignedRecord]:
     """Normalise raw records (spec v1) and sign them blind: what sign_record gives with a key."""
     normalized = [normalize_record(record, default_country=default_country) for record in records]
-    signatures = sign_fields_blind(client, key_version, [one.fields for one in normalized])
+    signatures = sign_fields_blind(
+        client, key_version, [one.fields for one in normalized], [one.names for one in normalized]
+    )
     return [
-        SignedRecord(signatures=signed, invalid=one.invalid, reasons=one.reasons)
-        for one, signed in zip(normalized, signatures, strict=True)
+        SignedRecord.of(signed, one) for one, signed in zip(normalized, signatures, strict=True)
     ]

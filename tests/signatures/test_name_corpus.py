@@ -1,5 +1,5 @@
 """The names corpus (corpus/names.csv) is what its generator makes, and the checks of spec v1
-give it the baseline corpus/README.md reports: identical names always match, negatives never."""
+(exact and close, section 8) meet issue 18's marks on it."""
 
 import secrets
 from collections import Counter
@@ -11,7 +11,9 @@ from bench.names import evaluate
 from bench.names import generate
 from bench.names import levels
 from bench.names import read
+from bench.names import shortfalls
 from bench.names import to_csv
+from schemas.vocabulary import Level
 
 
 def test_the_corpus_is_its_generators_output_byte_for_byte() -> None:
@@ -20,8 +22,11 @@ def test_the_corpus_is_its_generators_output_byte_for_byte() -> None:
     assert Counter(pair.label for pair in read()) == dict.fromkeys(CLASSES, PAIRS_PER_CLASS)
 
 
-def test_exact_checks_match_identical_names_and_never_another_person() -> None:
+def test_every_target_of_the_tolerant_checks_is_met_on_the_corpus() -> None:
+    """Issue 18's marks: recall of exact-or-close per target class, false close on negatives at
+    most 1 %, exact never matching a negative, identical names always exact."""
     report = evaluate(read())
+    assert shortfalls(report) == []
     for kind, found in report["identical"].items():
         assert found["exact"] == 1.0, kind
     for kind, found in report["negative"].items():
@@ -29,8 +34,20 @@ def test_exact_checks_match_identical_names_and_never_another_person() -> None:
         assert found["pairs"] >= 290, kind  # nearly every negative is checkable by every kind
 
 
-def test_a_particle_joined_folds_alike_and_a_dropped_one_does_not() -> None:
+def test_the_report_sees_a_miss() -> None:
+    """The marks are read from the report: a class under its target is named."""
+    report = evaluate(read())
+    report["one_edit"]["email_name"]["exact_or_close"] = 0.9
+    report["negative"]["phone_name"]["exact_or_close"] = 0.02
+    assert shortfalls(report) == [
+        "one_edit email_name: 0.900 < 0.95",
+        "negative phone_name: 0.020 close",
+    ]
+
+
+def test_a_particle_joined_folds_alike_and_a_dropped_one_is_close() -> None:
     key = secrets.token_bytes(32)
     for pair in read():
         if pair.label == "particle":
-            assert set(levels(pair, key).values()) == {pair.variant == "joined"}, pair
+            expected = Level.EXACT if pair.variant == "joined" else Level.CLOSE
+            assert set(levels(pair, key).values()) == {expected}, pair

@@ -8,10 +8,12 @@ from hypothesis import strategies as st
 
 from signatures import FIELDS
 from signatures import KINDS
+from signatures import MAX_CLOSE_FORMS
 from signatures import normalize_field
 from signatures import normalize_record
 from signatures import sign_record
 from signatures.address import STREET_WORDS
+from signatures.tolerant import CLOSE_FIELDS
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -80,9 +82,14 @@ def test_signing_is_deterministic_and_keyed(record: dict[str, str]) -> None:
         assert signature == signature.lower()
         assert other.signatures[kind] != signature
     normalized = normalize_record(record)
-    assert set(first.signatures) == {
+    own, close = first.signatures, first.close
+    assert set(own) == {
         kind for kind, needed in KINDS.items() if set(needed) <= set(normalized.fields)
     }
+    assert set(close) == {
+        kind for kind, needed in CLOSE_FIELDS.items() if set(needed) <= set(normalized.fields)
+    }
+    assert all(1 <= len(forms) <= MAX_CLOSE_FORMS for forms in close.values())
 
 
 @settings(max_examples=300)

@@ -9,6 +9,7 @@ import pytest
 
 from scripts import make_signature_vectors as vectors
 from signatures import KINDS
+from signatures import MAX_CLOSE_FORMS
 from signatures import blind_fields
 from signatures import derive_oprf_secret
 from signatures import derive_signing_key
@@ -38,9 +39,32 @@ def test_vectors_from_the_file() -> None:
     for case in data["records"]:
         signed = sign_record(case["input"], key, default_country=data["default_country"])
         assert signed.signatures == case["signatures"]
+        assert signed.close == {
+            kind: [form["signature"] for form in forms] for kind, forms in case["close"].items()
+        }
         assert signed.invalid == case["invalid"]
         normalized = normalize_record(case["input"], default_country=data["default_country"])
         assert normalized.fields == case["normalized"]
+        assert normalized.names == {name: tuple(words) for name, words in case["names"].items()}
+
+
+def test_a_third_party_can_rebuild_close_forms_from_the_messages() -> None:
+    """Section 8's messages, HMAC'd as section 4 says: the same signatures, and every record with
+    a given and a last name and a pair kind's fields has close forms of that kind."""
+    data = json.loads(vectors.VECTORS.read_text(encoding="utf-8"))
+    key = bytes.fromhex(data["signing_key"])
+    shown = 0
+    for case in data["records"]:
+        for kind, forms in case["close"].items():
+            assert 1 <= len(forms) <= MAX_CLOSE_FORMS
+            assert kind in case["signatures"]
+            for form in forms:
+                message = form["message"].replace("␟", "\x1f").encode("utf-8")
+                assert message.startswith(f"idcheck:v1:{kind}~close\x1f".encode())
+                digest = hmac.new(key, message, hashlib.sha256).digest()[:16].hex()
+                assert digest == form["signature"]
+                shown += 1
+    assert shown >= 50
 
 
 @pytest.mark.parametrize("case", [0, 1, 4])
@@ -89,6 +113,7 @@ def test_blind_and_direct_signatures_agree_on_the_spec_records() -> None:
     secret = derive_oprf_secret(bytes.fromhex(data["master_secret"]), 2)
     for case in data["records"]:
         fields = case["normalized"]
-        blinded = blind_fields(fields)
-        evaluated = [oprf.blind_evaluate(secret, item.element) for _, item in blinded]
-        assert finish_fields(fields, blinded, evaluated) == oprf_sign_fields(fields, secret)
+        names = {name: tuple(words) for name, words in case.get("names", {}).items()}
+        blinded = blind_fields(fields, names)
+        evaluated = [oprf.blind_evaluate(secret, item.element) for _, _, item in blinded]
+        assert finish_fields(blinded, evaluated) == oprf_sign_fields(fields, secret, names)
