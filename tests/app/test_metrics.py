@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from signatures import sign_record
 from tests.helpers.inprocess import Caller
 from tests.helpers.inprocess import holder_records
 from tests.helpers.inprocess import new_dataset
@@ -22,18 +23,22 @@ async def test_counters_move_and_labels_stay_bounded(
 ) -> None:
     dataset = await new_dataset(client, holder)
     version, key = await signing_key(client, holder)
-    person = {"id": "1", "email": "metrics@example.fr", "last_name": "Mesure"}
+    person = {"id": "1", "email": "metrics@example.fr", "first_name": "Marc", "last_name": "Mesure"}
     await upload(client, holder, dataset, holder_records([person], key, version))
-    records = [{"email": "metrics@example.fr", "last_name": "Mesure"}, {"email": "x@example.fr"}]
+    typo = {"email": "metrics@example.fr", "first_name": "Marc", "last_name": "Mesurre"}
+    records = [{"email": "x@example.fr"}, typo]
     await client.post(
         "/v1/verify", json={"purpose": "m", "records": records}, headers=buyer.headers
     )
     await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)
     text = (await client.get("/metrics")).text
     assert _value(text, 'idcheck_verified_records_total{endpoint="raw"}') == 2
-    assert _value(text, 'idcheck_checks_total{kind="email",match="true"}') == 1
-    assert _value(text, 'idcheck_checks_total{kind="email",match="false"}') == 1
-    assert _value(text, "idcheck_signatures_stored_total") == 2
+    assert _value(text, 'idcheck_checks_total{kind="email",level="exact",match="true"}') == 1
+    assert _value(text, 'idcheck_checks_total{kind="email",level="none",match="false"}') == 1
+    assert _value(text, 'idcheck_checks_total{kind="email_name",level="close",match="false"}') == 1
+    assert _value(text, 'idcheck_checks_total{kind="email_name",level="none",match="false"}') == 0
+    stored = 2 + len(sign_record(person, key).close["email_name"])  # email, email_name, close
+    assert _value(text, "idcheck_signatures_stored_total") == stored
     assert (
         _value(text, 'idcheck_http_requests_total{method="POST",route="/v1/verify",status="200"}')
         == 1

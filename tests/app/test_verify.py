@@ -21,6 +21,7 @@ DUPONT = {
     "postcode": "75016",
     "birth_date": "14/07/1975",
 }
+TYPO = {"last_name": "Dupond"}
 MARTIN = {"id": "c-2", "email": "paul.martin@free.fr", "last_name": "Martin"}
 
 
@@ -55,22 +56,29 @@ async def test_results_follow_the_design(
             {"ref": "unknown", "email": "nobody@nowhere.fr", "last_name": "Personne"},
             {"ref": "invalid", "email": "not an email", "birth_date": "31/02/1990"},
             {"email": "paul.martin@free.fr", "phone": "+33 6 00 00 00 01", "last_name": "martin"},
+            {
+                "ref": "close",
+                **{k: v for k, v in DUPONT.items() if k != "id"},
+                "last_name": "Dupond",
+            },
         ],
     )
-    exact, other, unknown, invalid, martin = body["results"]
+    exact, other, unknown, invalid, martin, close = body["results"]
     assert exact["ref"] == "exact"
     assert exact["verdict"] == "verified"
     assert set(exact["checks"]) == {
         "email", "phone", "email_name", "phone_name", "name_address", "name_birth_date"
     }  # fmt: skip
     assert all(
-        c == {"match": True, "sources": 1, "last_seen": "2026-09-30"}
+        c == {"match": True, "level": "exact", "sources": 1, "last_seen": "2026-09-30"}
         for c in exact["checks"].values()
     )
     assert exact["invalid"] == []
     assert other["verdict"] == "partial"
     assert other["checks"]["email"]["match"] is True
-    assert other["checks"]["email_name"] == {"match": False, "sources": 0, "last_seen": None}
+    assert other["checks"]["email_name"] == {
+        "match": False, "level": "none", "sources": 0, "last_seen": None
+    }  # fmt: skip
     assert unknown["verdict"] == "unverified"
     assert set(unknown["checks"]) == {"email", "email_name"}
     assert invalid == {
@@ -83,7 +91,16 @@ async def test_results_follow_the_design(
     assert martin["verdict"] == "verified"
     assert martin["checks"]["phone"]["match"] is False
     assert body["usage"].pop("event_id")
-    assert body["usage"] == {"records": 5, "billable_records": 4, "matched_records": 3}
+    # One letter off: every pair check is close (the given name agrees), the contacts exact; a
+    # close check never verifies on its own.
+    assert close["verdict"] == "partial"
+    assert {kind: c["level"] for kind, c in close["checks"].items()} == {
+        "email": "exact", "phone": "exact", "email_name": "close", "phone_name": "close",
+        "name_address": "close", "name_birth_date": "close",
+    }  # fmt: skip
+    assert all(c["match"] is (c["level"] == "exact") for c in close["checks"].values())
+    assert close["checks"]["name_address"]["sources"] == 1
+    assert body["usage"] == {"records": 6, "billable_records": 5, "matched_records": 4}
 
 
 async def test_sources_count_distinct_holders_and_last_seen_is_the_latest(
@@ -95,7 +112,7 @@ async def test_sources_count_distinct_holders_and_last_seen_is_the_latest(
     await _load(client, holder, [{**DUPONT, "id": "again"}], updated_at="2024-05-05")  # same holder
     body = await _verify(client, buyer, [{"email": DUPONT["email"], "last_name": "DUPONT"}])
     check = body["results"][0]["checks"]["email_name"]
-    assert check == {"match": True, "sources": 2, "last_seen": "2026-03-01"}
+    assert check == {"match": True, "level": "exact", "sources": 2, "last_seen": "2026-03-01"}
 
 
 async def test_signed_verify_answers_like_raw_verify(

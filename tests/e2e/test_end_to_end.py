@@ -77,8 +77,9 @@ def _ground_truth(
         for kind in KINDS:
             if kind in signed.signatures:
                 holders = held.get(signed.signatures[kind], {})
-                checks[kind] = {
+                checks[kind] = {  # holders sent no close forms: exact or nothing
                     "match": bool(holders),
+                    "level": "exact" if holders else "none",
                     "sources": len(holders),
                     "last_seen": max(holders.values()) if holders else None,
                 }

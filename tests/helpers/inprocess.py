@@ -81,7 +81,8 @@ async def signing_key(client: httpx.AsyncClient, caller: Caller) -> tuple[int, b
 def holder_records(
     people: list[dict[str, str]], key: bytes, version: int, *, updated_at: str = "2026-09-30"
 ) -> list[dict[str, object]]:
-    """People signed as a holder signs them locally: R of docs/api.md, keyed by their "id"."""
+    """People signed as a holder signs them locally: R of docs/api.md, keyed by their "id", with
+    the close forms of their names."""
     records = []
     for person in people:
         signed = sign_record(person, key)
@@ -91,7 +92,7 @@ def holder_records(
                     "external_id": person["id"],
                     "updated_at": person.get("updated_at", updated_at),
                     "key_version": version,
-                    "signatures": signed.signatures,
+                    **signed.upload(),
                 }
             )
     return records
