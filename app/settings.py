@@ -59,8 +59,8 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(100.0, ge=0)
     rate_limit_burst: int = Field(200, ge=1)
     #: Blind evaluations a month for an organisation without a quota of its own (the floor: a
-    #: holder may make 10 x the records it uploaded, a buyer with a verify quota that quota x
-    #: the kinds).
+    #: holder may make 60 x the records it uploaded, a buyer with a verify quota 60 x that
+    #: quota: services/evaluations.py).
     evaluation_allowance: int = Field(1_000_000, ge=0)
     #: How long an Idempotency-Key's answer is kept for replays (docs/api.md: at least 24 h).
     idempotency_hours: int = Field(24, ge=24)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.index import Destination
 from matching.index import IndexedRecord
-from signatures import KIND_CODES
+from signatures import SLOT_CODES
 
 _COLUMNS = ("ordinal", "record_key", "kind", "key_version", "value", "updated_at", "expires_on")
 
@@ -90,19 +90,19 @@ class BulkLoad:
             await self._copy_direct(records)
             return
         rows = [
-            (ordinal, r.record_key, KIND_CODES[kind], r.key_version, value, r.updated_at,
+            (ordinal, r.record_key, SLOT_CODES[slot], r.key_version, value, r.updated_at,
              r.expires_on)
             for ordinal, r in records
-            for kind, value in r.values.items()
+            for slot, value in r.values.items()
         ]  # fmt: skip
         await self._connection.copy_records_to_table(self.name, records=rows, columns=_COLUMNS)
 
     async def _copy_direct(self, records: Sequence[tuple[int, IndexedRecord]]) -> None:
         rows = [
-            (r.record_key, KIND_CODES[kind], r.key_version, value, r.updated_at, r.expires_on,
+            (r.record_key, SLOT_CODES[slot], r.key_version, value, r.updated_at, r.expires_on,
              *self._constants)
             for _, r in records
-            for kind, value in r.values.items()
+            for slot, value in r.values.items()
         ]  # fmt: skip
         try:
             await self._connection.copy_records_to_table(

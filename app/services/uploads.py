@@ -45,6 +45,7 @@ from matching.index import CHUNK
 from schemas.datasets import UploadBody
 from schemas.datasets import UploadRecord
 from schemas.vocabulary import AuditAction
+from signatures import KIND_CODES
 from signatures.dates import today
 
 MAX_DETAILS: Final = 100
@@ -219,7 +220,8 @@ class _Writer:
         self.bulk = bulk
         self.details: list[dict[str, Any]] = []
         self.written = 0
-        self.signatures = 0
+        self.rows = 0  # signatures and close forms
+        self.signatures = 0  # the kinds' own
 
     async def write(self, chunk: list[tuple[int, IndexedRecord]]) -> None:
         if self.details:
@@ -249,7 +251,9 @@ class _Writer:
 
     def _count(self, chunk: list[tuple[int, IndexedRecord]]) -> None:
         self.written += len(chunk)
-        self.signatures += sum(len(record.values) for _, record in chunk)
+        for _, record in chunk:
+            self.rows += len(record.values)
+            self.signatures += sum(slot in KIND_CODES for slot in record.values)
 
     async def finish(self) -> None:
         if self.bulk is None or self.details:
@@ -283,8 +287,8 @@ async def ingest(
     snapshot_id: UUID | None = None,
 ) -> tuple[Batch, int]:
     """Write a spooled batch, to the dataset or into one of its open snapshots; returns the batch
-    and the number of signatures written. The caller holds the dataset's row lock, so that two
-    uploads to one dataset are written one after the other."""
+    and the number of signatures written (close forms included). The caller holds the dataset's
+    row lock, so that two uploads to one dataset are written one after the other."""
     batch = Batch(dataset_id=dataset.id, api_key_id=uploader.key_id)
     session.add(batch)
     await session.flush()
@@ -306,7 +310,7 @@ async def ingest(
     if snapshot_id is None:
         dataset.last_upload_at = datetime.now(UTC)
     await session.flush()
-    if writer.signatures >= LARGE_CHANGE:  # the planner must see the table grow (statistics.py)
+    if writer.rows >= LARGE_CHANGE:  # the planner must see the table grow (statistics.py)
         await analyze(session, "signature_index" if snapshot_id is None else "snapshot_index")
     action = AuditAction.RECORDS_UPLOAD if snapshot_id is None else AuditAction.SNAPSHOT_UPLOAD
     await audit(
@@ -318,5 +322,6 @@ async def ingest(
         dataset_id=dataset.id,
         records=batch.records,
         signatures=writer.signatures,
+        close_forms=writer.rows - writer.signatures,
     )
-    return batch, writer.signatures
+    return batch, writer.rows

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from app import deps
 from app.deps import reload_keyring
 from app.models import AuditEvent
+from app.services.evaluations import PER_RECORD
 from app.services.key_versions import load_keyring
 from app.services.key_versions import rotate
 from matching import KeyRing
@@ -268,8 +269,8 @@ def settings_overrides() -> dict[str, object]:
 async def test_a_holders_default_quota_grows_with_its_records(
     client: httpx.AsyncClient, admin: Caller, holder: Caller, buyer: Caller
 ) -> None:
-    """Allowance 100 here: a holder with 12 records may make 120 evaluations a month; a buyer with
-    a verify quota of 2 records may make 2 x the kinds."""
+    """Allowance 100 here: a holder with 12 records may make 12 x PER_RECORD (60) evaluations a
+    month; a buyer with a verify quota of 2 records may make 2 x PER_RECORD."""
     version, key = await signing_key(client, holder)
     dataset = await new_dataset(client, holder)
     lines = []
@@ -289,7 +290,7 @@ async def test_a_holders_default_quota_grows_with_its_records(
     assert uploaded.status_code == 200, uploaded.text
     oprf_version = await _rotate(client, admin, OPRF)
     element = _blinded(1)[0].element.hex()
-    assert (await _evaluate(client, holder, oprf_version, [element] * 100)).status_code == 200
+    assert (await _evaluate(client, holder, oprf_version, [element] * 700)).status_code == 200
     assert (await _evaluate(client, holder, oprf_version, [element] * 20)).status_code == 200
     assert (await _evaluate(client, holder, oprf_version, [element])).status_code == 429
     await client.put(
@@ -300,7 +301,7 @@ async def test_a_holders_default_quota_grows_with_its_records(
         json={"monthly_evaluations": None},
         headers=admin.headers,
     )
-    assert allowed.json()["effective"] == 2 * 6
+    assert allowed.json()["effective"] == 2 * PER_RECORD == 120
 
 
 async def test_raw_verify_matches_records_of_both_schemes_and_counts_a_holder_once(

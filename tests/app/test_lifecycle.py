@@ -194,7 +194,10 @@ async def test_the_audit_log_says_who_did_what_and_shows_holders_their_part(
     assert verify["counts"] == {"records": 2, "billable_records": 2, "matched_records": 1}
     upload_entry = log[2]
     assert upload_entry["dataset_id"] == dataset
-    assert upload_entry["counts"] == {"records": 1, "signatures": 5}
+    key = (await signing_key(client, holder))[1]
+    close_forms = sum(map(len, sign_record(ANNE, key).close.values()))
+    assert close_forms > 20
+    assert upload_entry["counts"] == {"records": 1, "signatures": 5, "close_forms": close_forms}
     only_buyer = await client.get(f"/v1/admin/audit?org_id={buyer.org_id}", headers=admin.headers)
     assert {e["action"] for e in only_buyer.json()["entries"]} == {"verify.raw"}
     theirs = (await client.get("/v1/audit", headers=holder.headers)).json()["entries"]
