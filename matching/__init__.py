@@ -32,6 +32,7 @@ from matching.verdicts import Judgement
 from matching.verdicts import KindCheck
 from matching.verdicts import Probe
 from matching.verdicts import Usage
+from matching.verdicts import close_values
 from matching.verdicts import judge
 from matching.verdicts import probe_raw
 from matching.verdicts import probe_signed
@@ -54,6 +55,7 @@ __all__ = [
     "UtcDateTime",
     "add_optouts",
     "analyze",
+    "close_values",
     "dataset_counts",
     "delete_dataset",
     "delete_records",

@@ -67,7 +67,40 @@ def probe_signed(
 
 
 def probe_values(probes: Iterable[Probe]) -> set[bytes]:
-    return {value for probe in probes for values in probe.values.values() for value in values}
+    """The kinds' own values: what is looked up first."""
+    return {
+        value
+        for probe in probes
+        for kind, values in probe.values.items()
+        if kind in KINDS
+        for value in values
+    }
+
+
+#: pair kind -> the contact kinds it signs (email_name: email): its close forms sign them too, so
+#: they can match only where one of those matched exactly.
+_ANCHORS: Final = {
+    kind: [contact for contact in CONTACT_KINDS if set(KINDS[contact]) <= set(KINDS[kind])]
+    for kind in PAIR_KINDS
+}
+
+
+def close_values(probes: Iterable[Probe], hits: Hits) -> set[bytes]:
+    """The close forms' values worth looking up once the kinds' own are (``hits``): those of a
+    pair kind that did not match exactly, and whose contact kind, if it signs one, did. A
+    close form signs the contact point: without a holder of it, no close form can match."""
+    wanted: set[bytes] = set()
+    for probe in probes:
+        values = probe.values
+        for kind, slots in CLOSE_SLOTS.items():
+            exact = values.get(kind)
+            if exact is None or any(value in hits for value in exact):
+                continue
+            anchors = _ANCHORS[kind]
+            if anchors and not any(v in hits for a in anchors for v in values.get(a, ())):
+                continue
+            wanted.update(value for slot in slots if slot in values for value in values[slot])
+    return wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +146,10 @@ def _sources(values: Iterable[tuple[bytes, ...]], hits: Hits) -> dict[Source, da
 
 
 def judge(probe: Probe, hits: Hits) -> Judgement:
-    """Each kind's check and the record's verdict: verified on an exact pair check; partial on
-    an exact contact check or a close pair check (a close check never verifies on its own);
-    unverified otherwise. Only exact checks confirm a record for its holders' credits."""
+    """Each kind's check (``hits``: of the kinds' own values, then of ``close_values``) and the
+    record's verdict: verified on an exact pair check; partial on an exact contact check or a
+    close pair check (a close check never verifies on its own); unverified otherwise. Only
+    exact checks confirm a record for its holders' credits."""
     checks: dict[str, KindCheck] = {}
     confirmed: set[Source] = set()
     values = probe.values

@@ -5,7 +5,9 @@ the records are normalised and signed (so SQLite's write lock is never held for 
 The event, its credits (by holder and by dataset) and the audit entry are written together: on
 PostgreSQL in one statement (the first inserts as data-modifying WITH clauses), so one round
 trip; on SQLite, one after another. With the charge, the lookup and the commit, a verify is
-four statements after BEGIN."""
+four statements after BEGIN, five when close forms of names are looked up: those of the pair
+kinds that did not match exactly, once the kinds' own values are known (most close forms sign a
+contact point: where it is unknown, they cannot match; so they cost nothing then)."""
 
 from datetime import UTC
 from datetime import datetime
@@ -26,9 +28,11 @@ from app.services.metering import charge
 from app.services.metering import usage_rows
 from app.services.principals import Principal
 from app.services.sandbox import SANDBOX_ORG_ID
+from matching import Hits
 from matching import Judgement
 from matching import Probe
 from matching import Usage
+from matching import close_values
 from matching import judge
 from matching import lookup
 from matching import probe_values
@@ -52,13 +56,9 @@ async def verify(
     try:
         if not buyer.test:  # a test key's verifies are never billed
             await charge(session, buyer, billable, now)
-        hits = await lookup(
-            session,
-            probe_values(probes),
-            now.date(),
-            sandbox_holder=SANDBOX_ORG_ID,
-            in_sandbox=buyer.test,
-        )
+        hits = await _lookup(session, buyer, probe_values(probes), now)
+        if close := close_values(probes, hits):  # what did not match exactly, written otherwise
+            hits.update(await _lookup(session, buyer, close, now))
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
         event, credits, dataset_credits = usage_rows(buyer, endpoint, purpose, usage, now)
@@ -82,6 +82,15 @@ async def verify(
         # cannot meter, so nothing is answered (and the transaction rolls back: nothing billed).
         raise StoreUnavailable() from error
     return verdicts, usage, event["id"]
+
+
+async def _lookup(
+    session: AsyncSession, buyer: Principal, values: set[bytes], now: datetime
+) -> Hits:
+    """Live data for a live key, the sandbox's for a test key."""
+    return await lookup(
+        session, values, now.date(), sandbox_holder=SANDBOX_ORG_ID, in_sandbox=buyer.test
+    )
 
 
 async def _insert(session: AsyncSession, *inserts: tuple[type[Base], list[dict[str, Any]]]) -> None:

@@ -89,6 +89,7 @@ def show_command(dataset_id: UUID, url: str | None, api_key: str | None, profile
     by_kind = {str(kind): count for kind, count in detail.by_kind.items()}
     for kind in KINDS:
         table.add_row(f"  {kind}", f"{by_kind.get(kind, 0):,}")
+    table.add_row("close forms of names", f"{detail.close_forms:,}")
     table.add_row("last upload", _when(detail.last_upload_at))
     table.add_row("purged records", f"{detail.purged_records:,}")
     table.add_row("last purge", _when(detail.last_purge_at))

@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from itertools import islice
 from typing import ClassVar
 from typing import Final
@@ -114,6 +115,7 @@ class SignJob:
     default_country: str
     default_updated: str  # YYYY-MM-DD, for files without an update column
     columns: Columns
+    close_forms: bool = True  # sign the close forms of names (spec section 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,8 @@ def sign_chunk(job: SignJob, rows: Sequence[tuple[int, list[str]]]) -> Chunk:
         )
         for _, row in rows
     ]
+    if not job.close_forms:  # without the names' words, no close form is made
+        normalized = [replace(one, names={}) for one in normalized]
     signed = job.signer.sign(normalized)
     chunk = Chunk(rows=len(rows))
     for (line, row), one, signatures in zip(rows, normalized, signed, strict=True):

@@ -1,6 +1,7 @@
 """The privacy lifecycle through HTTP: objections, erasure, retention."""
 
 from datetime import timedelta
+from uuid import UUID
 
 import httpx
 import sqlalchemy as sa
@@ -266,3 +267,67 @@ async def test_a_snapshot_replaces_a_dataset_at_commit_and_an_abort_leaves_it_al
     assert await _verdicts(client, buyer, {"email": "gone0@example.fr"}, *probes) == [
         "unverified", "unverified", "partial",
     ]  # fmt: skip
+
+
+async def _levels(client: httpx.AsyncClient, buyer: Caller, record: dict[str, str]) -> set[str]:
+    answer = await client.post(
+        "/v1/verify", json={"purpose": "p", "records": [record]}, headers=buyer.headers
+    )
+    assert answer.status_code == 200, answer.text
+    return {check["level"] for check in answer.json()["results"][0]["checks"].values()}
+
+
+async def test_close_forms_go_with_their_record_in_erasure_snapshots_opt_outs_and_retention(
+    app: FastAPI, client: httpx.AsyncClient, admin: Caller, holder: Caller, buyer: Caller
+) -> None:
+    """A record's close forms are rows of the record: whatever removes or hides it removes or
+    hides them, at once, and the purge deletes them."""
+    typo = {**{k: v for k, v in ANNE.items() if k != "id"}, "last_name": "Martn"}
+    version, key = await signing_key(client, holder)
+    erased = await _load(client, holder)
+    assert await _levels(client, buyer, typo) == {"exact", "close"}  # contacts exact, names close
+    deleted = await client.post(
+        f"/v1/datasets/{erased}/records:delete",
+        json={"external_ids": ["a"]},
+        headers=holder.headers,
+    )
+    assert deleted.json() == {"deleted": 1}
+    assert await _levels(client, buyer, typo) == {"none"}
+
+    replaced = await _load(client, holder)
+    snapshot = await client.post(f"/v1/datasets/{replaced}/snapshots", headers=holder.headers)
+    snapshot_id = snapshot.json()["id"]
+    other = {"id": "z", "email": "zoe@example.fr", "first_name": "Zoé", "last_name": "Durand"}
+    await client.post(
+        f"/v1/datasets/{replaced}/snapshots/{snapshot_id}/records",
+        json={"records": holder_records([other], key, version)},
+        headers=holder.headers,
+    )
+    assert await _levels(client, buyer, typo) == {"exact", "close"}  # not committed yet
+    committed = await client.post(
+        f"/v1/datasets/{replaced}/snapshots/{snapshot_id}/commit", headers=holder.headers
+    )
+    assert committed.status_code == 200, committed.text
+    assert await _levels(client, buyer, typo) == {"none"}
+
+    expiring = await new_dataset(client, holder, retention_days=30)
+    old = (today() - timedelta(days=30)).isoformat()
+    await upload(client, holder, expiring, holder_records([ANNE], key, version, updated_at=old))
+    assert await _levels(client, buyer, typo) == {"none"}  # expired: no close form matches
+    async with app.state.sessionmaker() as session:
+        await purge(session)
+        await session.commit()
+    async with app.state.sessionmaker() as session:
+        left = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(signature_index)
+            .where(signature_index.c.dataset_id == UUID(expiring))
+        )
+    assert left == 0
+
+    await _load(client, holder)
+    assert await _levels(client, buyer, typo) == {"exact", "close"}
+    objected = await client.post("/v1/admin/optouts", json={"phone": ANNE["phone"]},
+                                 headers=admin.headers)  # fmt: skip
+    assert objected.status_code == 204
+    assert await _levels(client, buyer, typo) == {"none"}

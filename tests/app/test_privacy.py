@@ -5,6 +5,7 @@ as client-sent signatures, hex or bytes."""
 import json
 import logging
 from collections.abc import AsyncIterator
+from itertools import chain
 
 import httpx
 import pytest
@@ -58,13 +59,14 @@ async def test_nothing_raw_is_stored_or_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     version, key = await signing_key(client, holder)
-    holder_signatures = sign_record(SENTINEL, key).signatures
+    holder_signed = sign_record(SENTINEL, key)
+    holder_signatures = holder_signed.signatures
     dataset = await new_dataset(client, holder)
     record = {
         "external_id": EXTERNAL_ID,
         "updated_at": "2026-01-02",
         "key_version": version,
-        "signatures": holder_signatures,
+        **holder_signed.upload(),  # with the close forms of the names
     }
     uploaded = await client.post(
         f"/v1/datasets/{dataset}/records", json={"records": [record]}, headers=holder.headers
@@ -74,16 +76,15 @@ async def test_nothing_raw_is_stored_or_logged(
         "/v1/verify", json={"purpose": "kyc", "records": [SENTINEL]}, headers=buyer.headers
     )
     assert raw.json()["results"][0]["verdict"] == "verified"
-    buyer_signatures = sign_record({**SENTINEL, "last_name": "Sentinelovski"}, key).signatures
+    buyer_signed = sign_record({**SENTINEL, "last_name": "Sentinelovich"}, key)
+    buyer_signatures = buyer_signed.signatures
     signed = await client.post(
         "/v1/verify/signed",
-        json={
-            "purpose": "kyc",
-            "records": [{"key_version": version, "signatures": buyer_signatures}],
-        },
+        json={"purpose": "kyc", "records": [{"key_version": version, **buyer_signed.upload()}]},
         headers=buyer.headers,
     )
     assert signed.status_code == 200
+    assert signed.json()["results"][0]["checks"]["name_address"]["level"] == "close"
     refused = await client.post(  # a refused upload: its values must not show in errors either
         f"/v1/datasets/{dataset}/records",
         json={"records": [{**record, "updated_at": "2999-01-01"}]},
@@ -105,7 +106,9 @@ async def test_nothing_raw_is_stored_or_logged(
     }
     stored = await database_bytes(app, database)
     logs = caplog.text.encode()
-    signatures = [*holder_signatures.values(), *buyer_signatures.values(), forwarded_phone]
+    close = [*chain(*holder_signed.close.values()), *chain(*buyer_signed.close.values())]
+    assert len(close) > 50
+    signatures = [*holder_signatures.values(), *buyer_signatures.values(), *close, forwarded_phone]
     for needle in _needles(signatures):
         assert needle not in stored, needle
         assert needle not in logs, needle

@@ -86,7 +86,17 @@ def test_english_headers_map_overrides_and_updated_column(tmp_path: Path, key_fi
         KEY,
     )
     assert lines[0]["signatures"] == jane.signatures
+    assert lines[0]["close"] == jane.close  # the close forms of the names, in slot order
     assert set(lines[1]["signatures"]) == {"email", "email_name"}
+    assert set(lines[1]["close"]) == {"email_name"}
+    exact_only = idcheck(
+        "sign", source, "--key-file", key_file, "-o", output, "--id-column", "customer",
+        "--updated-column", "Last change", "--map", "first_name=Given name", "--no-close-forms",
+    )  # fmt: skip
+    assert exact_only.code == 0, exact_only.stderr
+    lines = _read_ndjson(output)
+    assert lines[0]["signatures"] == jane.signatures
+    assert all("close" not in line for line in lines)
 
 
 def test_without_an_id_column_the_id_is_a_stable_keyed_hash(tmp_path: Path, key_file: Path) -> None:

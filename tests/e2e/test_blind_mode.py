@@ -10,7 +10,9 @@ import random
 import re
 import subprocess
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -30,6 +32,7 @@ from signatures import canonical_message
 from signatures import derive_oprf_secret
 from signatures import normalize_record
 from signatures import oprf
+from signatures import record_messages
 from tests.e2e.proxy import FaultyProxy
 from tests.e2e.test_cli_tools import _env
 from tests.e2e.test_cli_tools import _idcheck
@@ -75,12 +78,14 @@ def _fields(record: dict[str, str]) -> dict[str, str]:
 
 
 def _messages(record: dict[str, str]) -> set[bytes]:
-    fields = _fields(record)
-    return {
-        canonical_message(kind, fields)
-        for kind, needed in KINDS.items()
-        if all(name in fields for name in needed)
-    }
+    """Every message the record's signatures are made of: its kinds' and its close forms'."""
+    normalized = normalize_record({name: record.get(name) for name in FIELDS})
+    return set(record_messages(normalized.fields, normalized.names).values())
+
+
+def _signatures(record: dict[str, Any]) -> set[str]:
+    """A record's signatures as sent: its kinds' and its close forms'."""
+    return {*record["signatures"].values(), *chain(*record.get("close", {}).values())}
 
 
 def _truth(rows: list[dict[str, str]], holdings: list[list[dict[str, str]]]) -> Truth:
@@ -153,7 +158,8 @@ def test_blind_and_hmac_holders_and_a_buyer_in_every_mode_get_the_truth(
         detail = blind_holder.get_dataset(blind_dataset)
         assert detail.records == int(summary["rows signed"]) > 9_000
         evaluations = blind_holder.get_my_usage().rows[0].evaluations
-        assert evaluations == sum(detail.by_kind.values())  # one per signature, none wasted
+        # One per signature (the close forms' too), none wasted.
+        assert evaluations == sum(detail.by_kind.values()) + detail.close_forms
     with Client(server.url, server.admin_key) as admin:
         report = {v.version: v for v in admin.list_key_versions().versions}
     assert [d.name for d in report[oprf_version].datasets] == ["blind holder"]
@@ -261,12 +267,13 @@ def test_blind_push_and_verify_send_only_blinded_elements_then_signatures(
         for line in seen.body.splitlines()
         if line.strip()
     ]
-    assert {s for record in uploaded for s in record["signatures"].values()} <= signatures
+    assert {s for record in uploaded for s in _signatures(record)} <= signatures
+    assert sum(len(record.get("close", {})) for record in uploaded) > len(rows)  # forms went too
     for seen in sent:
         if seen.path == "/v1/verify/signed":
             for record in json.loads(seen.body)["records"]:
                 if record["key_version"] == version:
-                    assert set(record["signatures"].values()) <= signatures
+                    assert _signatures(record) <= signatures
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,18 @@ from datetime import date
 from uuid import UUID
 from uuid import uuid4
 
+from matching import Hits
 from matching import KeyRing
 from matching import Probe
 from matching import Source
+from matching import close_values
 from matching import judge
 from matching import probe_raw
 from matching import probe_signed
 from matching import probe_values
 from matching import tally
 from schemas.vocabulary import Verdict
+from signatures import KINDS
 from signatures import normalize_record
 from signatures import sign_fields
 
@@ -33,7 +36,7 @@ def test_a_signed_probe_is_what_the_client_signed_under_its_version(keyring: Key
     [probe] = probe_signed([[(1, signed)]], keyring)
     [raw] = probe_raw([JEANNE], keyring, "FR")
     assert probe.values["email"][0] == raw.values["email"][0]
-    assert probe_values([probe]) == {v for values in probe.values.values() for v in values}
+    assert probe_values([probe]) == {v for kind in KINDS for v in probe.values.get(kind, ())}
 
 
 def _probe(*kinds: str) -> Probe:
@@ -88,3 +91,17 @@ def test_two_datasets_of_one_holder_are_one_source_and_each_credited() -> None:
     usage = tally([judged, judge(_probe("phone"), hits)])
     assert usage.credits == {holder: 1}
     assert usage.dataset_credits == {Source(holder, first): 1, Source(holder, second): 1}
+
+
+def test_close_forms_are_looked_up_only_where_they_could_match() -> None:
+    """After the kinds' own values: the close forms of a pair kind that did not match exactly,
+    and, for one that signs a contact point, only where that contact point matched."""
+    probe = _probe("email", "email_name", "email_name~1", "email_name~2", "name_birth_date",
+                   "name_birth_date~1")  # fmt: skip
+    date_close = {b"name_birth_date~1"}
+    assert close_values([probe], {}) == date_close  # no holder of the e-mail: no close e-mail name
+    email_found: Hits = {b"email": {}}
+    assert close_values([probe], email_found) == date_close | {b"email_name~1", b"email_name~2"}
+    exact: Hits = {b"email": {}, b"email_name": {}, b"name_birth_date": {}}
+    assert close_values([probe], exact) == set()  # matched as written: nothing more to ask
+    assert b"email_name~1" not in probe_values([probe])

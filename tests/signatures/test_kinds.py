@@ -4,10 +4,15 @@ stored signature of one kind into another)."""
 
 from typing import get_args
 
+from signatures import CLOSE_SLOTS
 from signatures import FIELDS
 from signatures import KIND_CODES
 from signatures import KIND_NAMES
 from signatures import KINDS
+from signatures import MAX_CLOSE_FORMS
+from signatures import PAIR_KINDS
+from signatures import SLOT_CODES
+from signatures import SLOT_KINDS
 from signatures import FieldName
 from signatures import Kind
 
@@ -36,3 +41,16 @@ def test_every_kind_has_a_code_fields_and_a_name_in_the_literal() -> None:
     assert list(KINDS) == list(KIND_CODES) == list(get_args(Kind))
     assert get_args(FieldName) == FIELDS
     assert all(KINDS[kind] and set(KINDS[kind]) <= set(FIELDS) for kind in KINDS)
+
+
+def test_close_slots_take_codes_of_their_own_frozen_by_their_kind() -> None:
+    """A close form is stored under 32 x its kind's code + its slot: stored data, frozen too."""
+    assert SLOT_CODES["email_name~1"] == 97
+    assert SLOT_CODES["name_birth_date~24"] == 216
+    close = {code for slot, code in SLOT_CODES.items() if slot not in KIND_CODES}
+    assert len(close) == len(PAIR_KINDS) * MAX_CLOSE_FORMS
+    assert not close & set(KIND_CODES.values())
+    assert max(close) < 2**15  # a smallint
+    assert all(SLOT_KINDS[SLOT_CODES[slot]] == (kind, True)
+               for kind, slots in CLOSE_SLOTS.items() for slot in slots)  # fmt: skip
+    assert all(SLOT_KINDS[code] == (kind, False) for kind, code in KIND_CODES.items())
