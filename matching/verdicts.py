@@ -25,10 +25,32 @@ from signatures import normalize_record
 @dataclass(frozen=True, slots=True)
 class Probe:
     """One buyer record as index values: slot (a kind, or a close form of a pair kind) -> one
-    value per key version that signed it."""
+    value per key version that signed it. A close form's value is made when it is looked up
+    (``close_values``): until then ``close`` holds its signatures, by key version."""
 
     values: dict[str, tuple[bytes, ...]]
     invalid: tuple[str, ...] = ()
+    close: dict[str, tuple[tuple[int, bytes], ...]] = field(default_factory=dict)
+
+
+def _probe(
+    versions: Iterable[tuple[int, Mapping[str, str]]], keyring: KeyRing, invalid: tuple[str, ...]
+) -> Probe:
+    """A record's signatures (slot -> hex) under each version: the kinds' own peppered now."""
+    values: dict[str, list[bytes]] = {}
+    close: dict[str, list[tuple[int, bytes]]] = {}
+    for version, signatures in versions:
+        for slot, signature in signatures.items():
+            if slot in KINDS:
+                value = keyring.index_value(version, bytes.fromhex(signature))
+                values.setdefault(slot, []).append(value)
+            else:
+                close.setdefault(slot, []).append((version, bytes.fromhex(signature)))
+    return Probe(
+        {kind: tuple(v) for kind, v in values.items()},
+        invalid,
+        {slot: tuple(signed) for slot, signed in close.items()},
+    )
 
 
 def probe_raw(
@@ -38,15 +60,11 @@ def probe_raw(
     probes = []
     for record in records:
         normalized = normalize_record(record, default_country=default_country)
-        values: dict[str, list[bytes]] = {}
-        for version in keyring.versions:
-            signed = keyring.sign_fields(version, normalized.fields, normalized.names)
-            for kind, signature in signed.items():
-                value = keyring.index_value(version, bytes.fromhex(signature))
-                values.setdefault(kind, []).append(value)
-        probes.append(
-            Probe({kind: tuple(v) for kind, v in values.items()}, tuple(normalized.invalid))
-        )
+        signed = [
+            (version, keyring.sign_fields(version, normalized.fields, normalized.names))
+            for version in keyring.versions
+        ]
+        probes.append(_probe(signed, keyring, tuple(normalized.invalid)))
     return probes
 
 
@@ -55,15 +73,7 @@ def probe_signed(
 ) -> list[Probe]:
     """Records signed by the buyer, each under one or more key versions: [(key version, {slot:
     hex}), ...]; versions are checked before."""
-    probes = []
-    for versions in records:
-        values: dict[str, list[bytes]] = {}
-        for version, signatures in versions:
-            for kind, signature in signatures.items():
-                value = keyring.index_value(version, bytes.fromhex(signature))
-                values.setdefault(kind, []).append(value)
-        probes.append(Probe({kind: tuple(v) for kind, v in values.items()}))
-    return probes
+    return [_probe(versions, keyring, ()) for versions in records]
 
 
 def probe_values(probes: Iterable[Probe]) -> set[bytes]:
@@ -85,10 +95,11 @@ _ANCHORS: Final = {
 }
 
 
-def close_values(probes: Iterable[Probe], hits: Hits) -> set[bytes]:
+def close_values(probes: Iterable[Probe], hits: Hits, keyring: KeyRing) -> set[bytes]:
     """The close forms' values worth looking up once the kinds' own are (``hits``): those of a
-    pair kind that did not match exactly, and whose contact kind, if it signs one, did. A
-    close form signs the contact point: without a holder of it, no close form can match."""
+    pair kind that did not match exactly, and whose contact kind, if it signs one, did (a close
+    form signs the contact point: without a holder of it, no close form can match). Each is
+    peppered now, into its probe's ``values``, where ``judge`` finds it."""
     wanted: set[bytes] = set()
     for probe in probes:
         values = probe.values
@@ -99,7 +110,12 @@ def close_values(probes: Iterable[Probe], hits: Hits) -> set[bytes]:
             anchors = _ANCHORS[kind]
             if anchors and not any(v in hits for a in anchors for v in values.get(a, ())):
                 continue
-            wanted.update(value for slot in slots if slot in values for value in values[slot])
+            for slot in slots:
+                signed = probe.close.get(slot)
+                if signed is None:
+                    break  # slots are filled from the first
+                values[slot] = tuple(keyring.index_value(v, s) for v, s in signed)
+                wanted.update(values[slot])
     return wanted
 
 

@@ -16,7 +16,7 @@ from signatures.normalize import normalize_record
 from signatures.tolerant import CLOSE_FIELDS
 from signatures.tolerant import CLOSE_MARK
 from signatures.tolerant import Names
-from signatures.tolerant import close_forms
+from signatures.tolerant import name_forms
 
 SPEC: Final = "idcheck-v1"
 ALGORITHM: Final = "HMAC-SHA256-128"
@@ -63,17 +63,24 @@ def _message(kind: str, encoded: Mapping[str, bytes]) -> bytes:
 def close_messages(fields: Mapping[str, str], names: Names) -> dict[str, bytes]:
     """slot -> the canonical message of each close form of each pair kind (spec section 8):
     ``idcheck:v1:<kind>~close``, 0x1F, the form's tag, then per field of CLOSE_FIELDS[kind] 0x1F
-    and the form's value."""
+    and the form's value (the names as the form writes them, the other fields as they are)."""
+    last_words, given_words = names.get("last_name"), names.get("first_name")
+    if not last_words or not given_words:
+        return {}
+    forms = name_forms(tuple(last_words), tuple(given_words))
+    encoded = [
+        (tag.encode("ascii"), last.encode("utf-8"), first.encode("utf-8"))
+        for tag, last, first in forms
+    ]
     messages: dict[str, bytes] = {}
-    for kind, names_signed in CLOSE_FIELDS.items():
+    for kind, signed in CLOSE_FIELDS.items():
+        if any(name not in fields for name in signed):
+            continue
         head = _PREFIX + kind.encode("ascii") + CLOSE_MARK.encode("ascii")
-        forms = close_forms(kind, fields, names)
-        for slot, (tag, values) in zip(CLOSE_SLOTS[kind], forms, strict=False):
-            parts = [
-                head,
-                tag.encode("ascii"),
-                *(values[name].encode("utf-8") for name in names_signed),
-            ]
+        others = {name: fields[name].encode("utf-8") for name in signed}
+        for slot, (tag, last, first) in zip(CLOSE_SLOTS[kind], encoded, strict=False):
+            names_of_form = {**others, "last_name": last, "first_name": first}
+            parts = [head, tag, *(names_of_form[name] for name in signed)]
             messages[slot] = _SEPARATOR.join(parts)
     return messages
 

@@ -15,6 +15,7 @@ spec's rules, in the same order (docs/signature-vectors-v1.json holds them).
 import re
 from collections.abc import Mapping
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Final
 
 from signatures.kinds import KINDS
@@ -29,6 +30,8 @@ PARTICLES: Final = frozenset({"d", "de", "del", "della", "des", "di", "du", "l",
 #: A last name gets its one-letter deletions when it has this many letters (bounds: the cap).
 DELETIONS_FROM: Final = 4
 DELETIONS_UP_TO: Final = 16
+#: Pairs of names whose close forms are kept (names repeat: a few MB).
+NAME_CACHE_SIZE: Final = 65_536
 #: Words of a last name taken apart, at most.
 MAX_WORDS: Final = 3
 #: The message of a close form: the kind's, with this after the kind's name, then the form's tag.
@@ -103,39 +106,35 @@ def given_name_forms(words: Sequence[str]) -> list[str]:
 def close_forms(
     kind: str, fields: Mapping[str, str], names: Names
 ) -> list[tuple[str, dict[str, str]]]:
-    """(tag, the kind's fields with the names written another way), in the spec's order, at most
-    MAX_CLOSE_FORMS (1 + 16 deletions, 3 words, the name after its particles, the given name's
-    first part, the phonetic key, the swapped names: 24 at the very most); none unless the record
-    has every field of CLOSE_FIELDS[kind] and its names' words are known."""
+    """(tag, the kind's fields with the names written another way), in the spec's order; none
+    unless the record has every field of CLOSE_FIELDS[kind] and its names' words are known."""
     last_words, given_words = names.get("last_name"), names.get("first_name")
     if kind not in CLOSE_FIELDS or not last_words or not given_words:
         return []
     if any(name not in fields for name in CLOSE_FIELDS[kind]):
         return []
-    forms = [("n", {**fields, "last_name": last}) for last in last_name_forms(last_words)]
-    forms += [("n", {**fields, "first_name": given}) for given in given_name_forms(given_words)[1:]]
-    forms.append(("p", {**fields, "last_name": phonetic_key(fields["last_name"])}))
-    first, last = fields["first_name"], fields["last_name"]
+    return [
+        (tag, {**fields, "last_name": last, "first_name": first})
+        for tag, last, first in name_forms(tuple(last_words), tuple(given_words))
+    ]
+
+
+@lru_cache(maxsize=NAME_CACHE_SIZE)
+def name_forms(
+    last_words: tuple[str, ...], given_words: tuple[str, ...]
+) -> tuple[tuple[str, str, str], ...]:
+    """(tag, last name, given name) of each close form of a pair of names, the same for every
+    pair kind, in the spec's order, each once, at most MAX_CLOSE_FORMS (1 + 16 deletions, 3
+    words, the name after its particles, the given name's first part, the phonetic key, the
+    swapped names: 23 at the very most). Kept for the names that repeat (a bounded cache)."""
+    last, first = "".join(last_words), "".join(given_words)
+    forms = [("n", form, first) for form in last_name_forms(last_words)]
+    forms += [("n", last, given) for given in given_name_forms(given_words)[1:]]
+    forms.append(("p", phonetic_key(last), first))
     if first != last:
-        forms.append(
-            ("s", {**fields, "last_name": " ".join(sorted((first, last))), "first_name": ""})
-        )
-    return _unique_forms(kind, forms)[:MAX_CLOSE_FORMS]
+        forms.append(("s", " ".join(sorted((first, last))), ""))
+    return tuple(dict.fromkeys(forms))[:MAX_CLOSE_FORMS]
 
 
 def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
-
-
-def _unique_forms(
-    kind: str, forms: list[tuple[str, dict[str, str]]]
-) -> list[tuple[str, dict[str, str]]]:
-    """The forms in order, each once (two forms are the same when their messages are)."""
-    seen: set[tuple[str, ...]] = set()
-    unique = []
-    for tag, values in forms:
-        key = (tag, *(values[name] for name in CLOSE_FIELDS[kind]))
-        if key not in seen:
-            seen.add(key)
-            unique.append((tag, values))
-    return unique

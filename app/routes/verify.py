@@ -55,6 +55,8 @@ class Verifier:
     request: Request
     buyer: BuyerPrincipal
     transaction: TransactionDep
+    #: The keys of this request: the worker's, or a later reading that knows a signed record's
+    #: version (verify_signed); close forms are peppered with them when looked up.
     keyring: KeyRingDep
     settings: SettingsDep
     metrics: MetricsDep
@@ -75,7 +77,9 @@ class Verifier:
         """Look up, judge and meter in the request's transaction (it begins here, once the
         records are normalised and signed): the verdicts, the usage and its event's id."""
         session = await self.transaction.session()
-        verdicts, usage, event_id = await verify(session, self.buyer, endpoint, purpose, probes)
+        verdicts, usage, event_id = await verify(
+            session, self.buyer, endpoint, purpose, probes, self.keyring
+        )
         self._count(endpoint, verdicts, usage)
         return verdicts, usage, event_id
 
@@ -165,7 +169,7 @@ async def verify_signed(body: SignedVerifyRequest, verifier: VerifierDep) -> Res
     verifier.check_count(len(body.records))
     signed = [record.versions() for record in body.records]
     versions = {version for record in signed for version, _ in record}
-    keyring = await keyring_knowing(verifier.request, versions)
+    keyring = verifier.keyring = await keyring_knowing(verifier.request, versions)
     unknown = unknown_versions(keyring, signed)
     if unknown:
         raise InvalidInput("unknown key versions", details=unknown[:100])

@@ -30,6 +30,7 @@ from app.services.principals import Principal
 from app.services.sandbox import SANDBOX_ORG_ID
 from matching import Hits
 from matching import Judgement
+from matching import KeyRing
 from matching import Probe
 from matching import Usage
 from matching import close_values
@@ -49,6 +50,7 @@ async def verify(
     endpoint: Endpoint,
     purpose: str,
     probes: list[Probe],
+    keyring: KeyRing,
 ) -> tuple[list[Judgement], Usage, UUID]:
     """The verdicts, the usage, and the id of the usage event that bills it."""
     now = datetime.now(UTC)
@@ -57,7 +59,9 @@ async def verify(
         if not buyer.test:  # a test key's verifies are never billed
             await charge(session, buyer, billable, now)
         hits = await _lookup(session, buyer, probe_values(probes), now)
-        if close := close_values(probes, hits):  # what did not match exactly, written otherwise
+        if close := close_values(
+            probes, hits, keyring
+        ):  # what did not match exactly, written otherwise
             hits.update(await _lookup(session, buyer, close, now))
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)

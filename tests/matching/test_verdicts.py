@@ -93,15 +93,31 @@ def test_two_datasets_of_one_holder_are_one_source_and_each_credited() -> None:
     assert usage.dataset_credits == {Source(holder, first): 1, Source(holder, second): 1}
 
 
-def test_close_forms_are_looked_up_only_where_they_could_match() -> None:
+def test_close_forms_are_looked_up_only_where_they_could_match(keyring: KeyRing) -> None:
     """After the kinds' own values: the close forms of a pair kind that did not match exactly,
     and, for one that signs a contact point, only where that contact point matched."""
-    probe = _probe("email", "email_name", "email_name~1", "email_name~2", "name_birth_date",
-                   "name_birth_date~1")  # fmt: skip
-    date_close = {b"name_birth_date~1"}
-    assert close_values([probe], {}) == date_close  # no holder of the e-mail: no close e-mail name
-    email_found: Hits = {b"email": {}}
-    assert close_values([probe], email_found) == date_close | {b"email_name~1", b"email_name~2"}
-    exact: Hits = {b"email": {}, b"email_name": {}, b"name_birth_date": {}}
-    assert close_values([probe], exact) == set()  # matched as written: nothing more to ask
-    assert b"email_name~1" not in probe_values([probe])
+    person = {**JEANNE, "first_name": "Jeanne", "birth_date": "1990-02-28"}
+
+    def close(*kinds: str) -> set[bytes]:
+        probe = probe_raw([person], keyring, "FR")[0]
+        return {
+            keyring.index_value(version, signature)
+            for slot, signed in probe.close.items()
+            if slot.split("~")[0] in kinds
+            for version, signature in signed
+        }
+
+    def asked(*found: str) -> set[bytes]:
+        probe = probe_raw([person], keyring, "FR")[0]
+        hits: Hits = {value: {} for kind in found for value in probe.values[kind]}
+        wanted = close_values([probe], hits, keyring)
+        assert all(value in probe_values([probe]) or value in wanted for value in hits)
+        return wanted
+
+    assert close("name_birth_date")
+    assert close("email_name")
+    assert asked() == close("name_birth_date")  # nobody holds the e-mail: no close e-mail name
+    assert asked("email") == close("name_birth_date", "email_name")
+    assert asked("email", "email_name", "name_birth_date") == set()  # all matched as written
+    [probe] = probe_raw([person], keyring, "FR")
+    assert not close("email_name") & probe_values([probe])
