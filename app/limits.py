@@ -17,7 +17,10 @@ _ENVELOPE: Final = 16 * 1024  # purpose, default_country, the JSON around the li
 #: characters each is under this; with its other fields and the multipart framing, the body.
 CONSOLE_FILE_BYTES: Final = 2 * 1024 * 1024
 RAW_RECORD_BYTES: Final = 2048  # ten fields: far above any real record (send long ones in fewer)
-SIGNED_RECORD_BYTES: Final = 4096  # a ref and every kind's signature under four key versions
+#: A ref, every kind's signature and the close forms of the names (about 42 of 35 bytes; 96 at
+#: most) under two key versions, with room: the budget is the request's, so records of more
+#: versions or long names fit when others are short (8 MB for the default 1,000 records).
+SIGNED_RECORD_BYTES: Final = 8192
 EXTERNAL_ID_BYTES: Final = 160  # 128 characters, quoted, with a comma
 OPTOUT_BYTES: Final = 256  # a key version and two signatures
 ELEMENT_BYTES: Final = 70  # 64 hex characters, quoted, with a comma and a space
