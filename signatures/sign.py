@@ -67,7 +67,7 @@ def close_messages(fields: Mapping[str, str], names: Names) -> dict[str, bytes]:
     last_words, given_words = names.get("last_name"), names.get("first_name")
     if not last_words or not given_words:
         return {}
-    forms = name_forms(tuple(last_words), tuple(given_words))
+    forms = name_forms(last_words, given_words)
     encoded = [
         (tag.encode("ascii"), last.encode("utf-8"), first.encode("utf-8"))
         for tag, last, first in forms

@@ -30,8 +30,8 @@ PARTICLES: Final = frozenset({"d", "de", "del", "della", "des", "di", "du", "l",
 #: A last name gets its one-letter deletions when it has this many letters (bounds: the cap).
 DELETIONS_FROM: Final = 4
 DELETIONS_UP_TO: Final = 16
-#: Pairs of names whose close forms are kept (names repeat: a few MB).
-NAME_CACHE_SIZE: Final = 65_536
+#: Last names whose forms are kept (names repeat; about 1.5 kB each: some 12 MB).
+NAME_CACHE_SIZE: Final = 8192
 #: Words of a last name taken apart, at most.
 MAX_WORDS: Final = 3
 #: The message of a close form: the kind's, with this after the kind's name, then the form's tag.
@@ -115,25 +115,32 @@ def close_forms(
         return []
     return [
         (tag, {**fields, "last_name": last, "first_name": first})
-        for tag, last, first in name_forms(tuple(last_words), tuple(given_words))
+        for tag, last, first in name_forms(last_words, given_words)
     ]
 
 
-@lru_cache(maxsize=NAME_CACHE_SIZE)
 def name_forms(
-    last_words: tuple[str, ...], given_words: tuple[str, ...]
+    last_words: Sequence[str], given_words: Sequence[str]
 ) -> tuple[tuple[str, str, str], ...]:
     """(tag, last name, given name) of each close form of a pair of names, the same for every
     pair kind, in the spec's order, each once, at most MAX_CLOSE_FORMS (1 + 16 deletions, 3
     words, the name after its particles, the given name's first part, the phonetic key, the
-    swapped names: 23 at the very most). Kept for the names that repeat (a bounded cache)."""
+    swapped names: 23 at the very most)."""
     last, first = "".join(last_words), "".join(given_words)
-    forms = [("n", form, first) for form in last_name_forms(last_words)]
+    written, key = _last_name(tuple(last_words))
+    forms = [("n", form, first) for form in written]
     forms += [("n", last, given) for given in given_name_forms(given_words)[1:]]
-    forms.append(("p", phonetic_key(last), first))
+    forms.append(("p", key, first))
     if first != last:
         forms.append(("s", " ".join(sorted((first, last))), ""))
     return tuple(dict.fromkeys(forms))[:MAX_CLOSE_FORMS]
+
+
+@lru_cache(maxsize=NAME_CACHE_SIZE)
+def _last_name(words: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """A last name's forms and phonetic key, kept for the names that repeat (a bounded cache: the
+    costly part, the same whatever the given name)."""
+    return tuple(last_name_forms(words)), phonetic_key("".join(words))
 
 
 def _unique(values: list[str]) -> list[str]:
