@@ -1,9 +1,11 @@
 """Types shared by the wire models."""
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
+from typing import Self
 
 import pycountry
 from pydantic import BaseModel
@@ -11,6 +13,7 @@ from pydantic import BeforeValidator
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import StringConstraints
+from pydantic import model_validator
 
 from signatures.kinds import MAX_CLOSE_FORMS
 from signatures.kinds import PAIR_KINDS
@@ -54,6 +57,20 @@ CloseSignatures = Annotated[
     dict[PairKind, Annotated[list[Signature], Field(max_length=MAX_CLOSE_FORMS)]],
     Field(max_length=len(PAIR_KINDS)),
 ]
+
+
+class CloseForms(Model):
+    """A signed record's close forms of its names, beside its ``signatures``: only of a pair kind
+    it signs (a close form signs the kind's fields, so the kind is signed too)."""
+
+    close: CloseSignatures = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _only_of_signed_kinds(self) -> Self:
+        signed: Mapping[str, str] = getattr(self, "signatures", {})
+        if unsigned := [kind for kind in self.close if kind not in signed]:
+            raise ValueError(f"close forms of {', '.join(unsigned)}, a kind it does not sign")
+        return self
 
 
 def _json_integer(value: object) -> object:

@@ -12,7 +12,7 @@ from pydantic import Field
 from pydantic import StringConstraints
 
 from schemas.common import JSON_INTEGER
-from schemas.common import CloseSignatures
+from schemas.common import CloseForms
 from schemas.common import IsoDate
 from schemas.common import KeyVersionNumber
 from schemas.common import Model
@@ -74,15 +74,14 @@ class DatasetDetail(DatasetOut):
     next_expiry: date | None = None
 
 
-class UploadRecord(Model):
-    """R of docs/api.md: one holder record, as signatures only."""
+class UploadRecord(CloseForms):
+    """R of docs/api.md: one holder record, as signatures only, with the close forms of its
+    names (docs/signature-spec.md section 8) by pair kind, in order."""
 
     external_id: ExternalId
     updated_at: IsoDate
     key_version: KeyVersionNumber
     signatures: Annotated[dict[Kind, Signature], Field(min_length=1, max_length=len(KINDS))]
-    #: The close forms of its names (docs/signature-spec.md section 8), by pair kind, in order.
-    close: CloseSignatures = Field(default_factory=dict)
 
     def slots(self) -> dict[str, str]:
         return slots(self.signatures, self.close)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic import Field
 from pydantic import StringConstraints
 
-from schemas.common import CloseSignatures
+from schemas.common import CloseForms
 from schemas.common import CountryCode
 from schemas.common import KeyVersionNumber
 from schemas.common import Model
@@ -52,21 +52,19 @@ MAX_OTHER_VERSIONS: Final = 3
 Signatures = Annotated[dict[Kind, Signature], Field(max_length=len(KINDS))]
 
 
-class VersionSignatures(Model):
+class VersionSignatures(CloseForms):
     key_version: KeyVersionNumber
     signatures: Signatures
-    close: CloseSignatures = Field(default_factory=dict)
 
 
-class SignedVerifyRecord(Model):
-    """A record's signatures under ``key_version`` and, optionally, under other live versions too
+class SignedVerifyRecord(CloseForms):
+    """A record's signatures under ``key_version`` (with the close forms of its names, spec
+    section 8: its pair checks then get a level) and, optionally, under other live versions too
     (``other_versions``): it is one record, billed once, matched under each."""
 
     ref: Ref | None = None
     key_version: KeyVersionNumber
     signatures: Signatures
-    #: The close forms of its names (docs/signature-spec.md section 8): pair checks get a level.
-    close: CloseSignatures = Field(default_factory=dict)
     other_versions: Annotated[list[VersionSignatures], Field(max_length=MAX_OTHER_VERSIONS)] = (
         Field(default_factory=list)
     )

@@ -39,7 +39,8 @@ CLOSE_MARK: Final = "~close"
 
 #: pair kind -> the fields its close forms sign, in order: the kind's own, and the given name
 #: after the last name where the kind has none (a last name one letter off is evidence only when
-#: the given name agrees: Leconte / Lecomte are two families, Jean Leconte / Jean Lecomte one man).
+#: the given name agrees: Leconte and Lecomte are two families, Jean Leconte and Jean Lecomte may
+#: be one man).
 CLOSE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     kind: KINDS[kind] if "first_name" in KINDS[kind] else (*KINDS[kind], "first_name")
     for kind in sorted(PAIR_KINDS, key=list(KINDS).index)
@@ -57,7 +58,7 @@ PHONETIC_RULES: Final[tuple[tuple[str, str], ...]] = (
     (r"c", "k"),
     (r"q", "k"),
     (r"y", "i"),
-    (r"(?<!c)h", ""),
+    (r"h", ""),
     (r"([a-z])\1+", r"\1"),
     (r"(?<=[a-z])[stdxz]+$", ""),
     (r"(?<=[a-z]{2})e$", ""),
@@ -125,7 +126,7 @@ def name_forms(
     """(tag, last name, given name) of each close form of a pair of names, the same for every
     pair kind, in the spec's order, each once, at most MAX_CLOSE_FORMS (1 + 16 deletions, 3
     words, the name after its particles, the given name's first part, the phonetic key, the
-    swapped names: 23 at the very most)."""
+    swapped names: 24 at the very most)."""
     last, first = "".join(last_words), "".join(given_words)
     written, key = _last_name(tuple(last_words))
     forms = [("n", form, first) for form in written]

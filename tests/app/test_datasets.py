@@ -7,6 +7,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from signatures import MAX_CLOSE_FORMS
 from tests.helpers.inprocess import Caller
 from tests.helpers.inprocess import db_snapshot
 from tests.helpers.inprocess import holder_records
@@ -142,7 +143,9 @@ async def test_records_delete_erases_at_once(
     assert verdicts == ["unverified", "partial"]
 
 
-def _bad_batches(good: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]], int, str]]:
+def _bad_batches(
+    good: list[dict[str, Any]],
+) -> list[tuple[str, list[dict[str, Any]], int, str | None]]:
     first, second = good[0], good[1]
     return [
         ("unknown kind", [first, {**second, "signatures": {"emial": "0" * 32}}], 1, "signatures"),
@@ -177,6 +180,30 @@ def _bad_batches(good: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, A
         ("long external_id", [first, {**second, "external_id": "x" * 129}], 1, "external_id"),
         ("no signature", [first, {**second, "signatures": {}}], 1, "signatures"),
         ("unknown field", [first, {**second, "email": "raw@example.fr"}], 1, "email"),
+        (
+            "close forms of a kind not signed",
+            [first, {**second, "close": {"name_address": ["ab" * 16]}}],
+            1,
+            None,  # the record as a whole
+        ),
+        (
+            "close forms of a contact kind",
+            [first, {**second, "close": {"email": ["ab" * 16]}}],
+            1,
+            "close.email",
+        ),
+        (
+            "too many close forms",
+            [{**first, "close": {"email_name": ["ab" * 16] * (MAX_CLOSE_FORMS + 1)}}, second],
+            0,
+            "close.email_name",
+        ),
+        (
+            "a bad close form",
+            [first, {**second, "close": {"email_name": ["ab" * 16, "zz"]}}],
+            1,
+            "close.email_name.1",
+        ),
     ]
 
 

@@ -10,6 +10,8 @@ from tests.helpers.inprocess import Caller
 from tests.helpers.inprocess import db_snapshot
 
 RECORD = {"email": "jean@example.fr"}
+HEX = "ab" * 16
+SIGNED = {"key_version": 1, "signatures": {"email": HEX, "email_name": HEX}}
 
 
 @pytest.mark.parametrize(
@@ -45,6 +47,18 @@ RECORD = {"email": "jean@example.fr"}
             {"purpose": "kyc", "records": [{"key_version": 1, "signatures": {"email": "zz"}}]},
             0,
             "signatures.email",
+        ),
+        (
+            "/v1/verify/signed",
+            {"purpose": "kyc", "records": [SIGNED, {**SIGNED, "close": {"phone_name": [HEX]}}]},
+            1,
+            None,  # close forms of a kind the record does not sign: the record is named
+        ),
+        (
+            "/v1/verify/signed",
+            {"purpose": "kyc", "records": [{**SIGNED, "close": {"email_name": [HEX] * 25}}]},
+            0,
+            "close.email_name",
         ),
     ],
 )
