@@ -97,9 +97,10 @@ _ANCHORS: Final = {
 
 def close_values(probes: Iterable[Probe], hits: Hits, keyring: KeyRing) -> set[bytes]:
     """The close forms' values worth looking up once the kinds' own are (``hits``): those of a
-    pair kind that did not match exactly, and whose contact kind, if it signs one, did (a close
-    form signs the contact point: without a holder of it, no close form can match). Each is
-    peppered now, into its probe's ``values``, where ``judge`` finds it."""
+    pair kind that did not match exactly, and whose contact kind, if it signs one and the record
+    asked for it, did (a close form signs the contact point: without a holder of it, no close
+    form can match). Each is peppered now, into its probe's ``values``, where ``judge`` finds
+    it."""
     wanted: set[bytes] = set()
     for probe in probes:
         values = probe.values
@@ -107,8 +108,8 @@ def close_values(probes: Iterable[Probe], hits: Hits, keyring: KeyRing) -> set[b
             exact = values.get(kind)
             if exact is None or any(value in hits for value in exact):
                 continue
-            anchors = _ANCHORS[kind]
-            if anchors and not any(v in hits for a in anchors for v in values.get(a, ())):
+            anchors = [value for anchor in _ANCHORS[kind] for value in values.get(anchor, ())]
+            if anchors and not any(value in hits for value in anchors):
                 continue
             for slot in slots:
                 signed = probe.close.get(slot)

@@ -59,9 +59,8 @@ async def verify(
         if not buyer.test:  # a test key's verifies are never billed
             await charge(session, buyer, billable, now)
         hits = await _lookup(session, buyer, probe_values(probes), now)
-        if close := close_values(
-            probes, hits, keyring
-        ):  # what did not match exactly, written otherwise
+        # Then the close forms of what did not match exactly (the names written another way).
+        if close := close_values(probes, hits, keyring):
             hits.update(await _lookup(session, buyer, close, now))
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)

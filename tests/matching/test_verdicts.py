@@ -121,3 +121,7 @@ def test_close_forms_are_looked_up_only_where_they_could_match(keyring: KeyRing)
     assert asked("email", "email_name", "name_birth_date") == set()  # all matched as written
     [probe] = probe_raw([person], keyring, "FR")
     assert not close("email_name") & probe_values([probe])
+    # A signed record that sends no e-mail signature: nothing to anchor on, so its close forms
+    # are asked for (a holder of that e-mail may have them).
+    del probe.values["email"]
+    assert close("email_name") <= close_values([probe], {}, keyring)
