@@ -1,11 +1,9 @@
 """Types shared by the wire models."""
 
 import re
-from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
-from typing import Self
 
 import pycountry
 from pydantic import BaseModel
@@ -13,7 +11,6 @@ from pydantic import BeforeValidator
 from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import StringConstraints
-from pydantic import model_validator
 
 from signatures.kinds import MAX_CLOSE_FORMS
 from signatures.kinds import PAIR_KINDS
@@ -60,17 +57,11 @@ CloseSignatures = Annotated[
 
 
 class CloseForms(Model):
-    """A signed record's close forms of its names, beside its ``signatures``: only of a pair kind
-    it signs (a close form signs the kind's fields, so the kind is signed too)."""
+    """A signed record's close forms of its names, beside its ``signatures``. A close form is a
+    statement of its own (it signs the kind's fields and the given name), so it stands whether
+    or not the kind's own signature came with it: the OpenAPI schema can say no more."""
 
     close: CloseSignatures = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _only_of_signed_kinds(self) -> Self:
-        signed: Mapping[str, str] = getattr(self, "signatures", {})
-        if unsigned := [kind for kind in self.close if kind not in signed]:
-            raise ValueError(f"close forms of {', '.join(unsigned)}, a kind it does not sign")
-        return self
 
 
 def _json_integer(value: object) -> object:

@@ -50,12 +50,6 @@ SIGNED = {"key_version": 1, "signatures": {"email": HEX, "email_name": HEX}}
         ),
         (
             "/v1/verify/signed",
-            {"purpose": "kyc", "records": [SIGNED, {**SIGNED, "close": {"phone_name": [HEX]}}]},
-            1,
-            None,  # close forms of a kind the record does not sign: the record is named
-        ),
-        (
-            "/v1/verify/signed",
             {"purpose": "kyc", "records": [{**SIGNED, "close": {"email_name": [HEX] * 25}}]},
             0,
             "close.email_name",
