@@ -104,22 +104,6 @@ def given_name_forms(words: Sequence[str]) -> list[str]:
     return _unique([whole, words[0]] if len(words) >= 2 and len(words[0]) >= 2 else [whole])
 
 
-def close_forms(
-    kind: str, fields: Mapping[str, str], names: Names
-) -> list[tuple[str, dict[str, str]]]:
-    """(tag, the kind's fields with the names written another way), in the spec's order; none
-    unless the record has every field of CLOSE_FIELDS[kind] and its names' words are known."""
-    last_words, given_words = names.get("last_name"), names.get("first_name")
-    if kind not in CLOSE_FIELDS or not last_words or not given_words:
-        return []
-    if any(name not in fields for name in CLOSE_FIELDS[kind]):
-        return []
-    return [
-        (tag, {**fields, "last_name": last, "first_name": first})
-        for tag, last, first in name_forms(last_words, given_words)
-    ]
-
-
 def name_forms(
     last_words: Sequence[str], given_words: Sequence[str]
 ) -> tuple[tuple[str, str, str], ...]:

@@ -50,9 +50,9 @@ from signatures import FIELDS
 from signatures import KINDS
 from signatures import NormalizedRecord
 from signatures import Scheme
+from signatures import SignedRecord
 from signatures import check_default_country
 from signatures import normalize_record
-from signatures.kinds import split_slots
 
 MAX_VALUE = 256  # docs/api.md: a raw value is at most 256 characters
 COLUMNS = ["idcheck_verdict", *(f"idcheck_{kind}" for kind in KINDS)]
@@ -109,10 +109,11 @@ class LocalSigning:
             else:
                 signed.append(await async_sign_fields_blind(client, version, fields, names))
         records = []
-        for index in range(len(rows)):
-            record: dict[str, Any] = {"key_version": self.versions[0], **_wire(signed[0][index])}
+        for index, one in enumerate(normalized):
+            first = SignedRecord.of(signed[0][index], one).upload()
+            record: dict[str, Any] = {"key_version": self.versions[0], **first}
             others = [
-                {"key_version": version, **_wire(signatures[index])}
+                {"key_version": version, **SignedRecord.of(signatures[index], one).upload()}
                 for version, signatures in zip(self.versions[1:], signed[1:], strict=True)
                 if signatures[index]
             ]
@@ -120,12 +121,6 @@ class LocalSigning:
                 record["other_versions"] = others
             records.append(record)
         return records, [set(one.invalid) for one in normalized]
-
-
-def _wire(signed: dict[str, str]) -> dict[str, Any]:
-    """A record's signatures by slot as the verify request carries them."""
-    signatures, close = split_slots(signed)
-    return {"signatures": signatures, **({"close": close} if close else {})}
 
 
 def _normalize(rows: list[Row], default_country: str) -> list[NormalizedRecord]:
