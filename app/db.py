@@ -9,6 +9,7 @@ the same; every session carries statement, lock and idle-in-transaction timeouts
 """
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,16 +35,31 @@ def _milliseconds(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine that never logs SQL parameters (they are index values, but none belong in logs)."""
+def create_engine(
+    settings: Settings, url: str | None = None, *, connect_timeout: float = 10
+) -> AsyncEngine:
+    """An engine that never logs SQL parameters (they are index values, but none belong in logs):
+    of the database, or of ``url`` (a replica's)."""
     if settings.is_sqlite:
         engine = create_async_engine(
             settings.database_url, hide_parameters=True, connect_args={"timeout": SQLITE_WRITE_WAIT}
         )
         _sqlite_transactions(engine)
         return engine
+    connect_args: dict[str, Any] = {"timeout": connect_timeout}
+    if settings.database_transaction_pooling:
+        connect_args.update(_POOLED)
+        url = _without_statement_cache(url or settings.database_url)
+    else:
+        connect_args["server_settings"] = {
+            "statement_timeout": str(_milliseconds(settings.statement_timeout)),
+            "lock_timeout": str(_milliseconds(settings.lock_timeout)),
+            "idle_in_transaction_session_timeout": str(
+                _milliseconds(settings.idle_in_transaction_timeout)
+            ),
+        }
     return create_async_engine(
-        settings.database_url,
+        url or settings.database_url,
         hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -52,16 +68,25 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # pool's older connections, so one failed request per worker follows a lost server.
         pool_pre_ping=False,
         pool_timeout=10,
-        connect_args={
-            "timeout": 10,
-            "server_settings": {
-                "statement_timeout": str(_milliseconds(settings.statement_timeout)),
-                "lock_timeout": str(_milliseconds(settings.lock_timeout)),
-                "idle_in_transaction_session_timeout": str(
-                    _milliseconds(settings.idle_in_transaction_timeout)
-                ),
-            },
-        },
+        connect_args=connect_args,
+    )
+
+
+#: Behind a pooler in transaction mode, a server connection serves one transaction, then another
+#: client: asyncpg keeps no prepared statement (statement_cache_size=0), and SQLAlchemy's, named
+#: afresh each time, are not kept either (prepared_statement_cache_size=0 in the URL), so that
+#: no name is ever looked for, or taken twice, on a connection that does not have it (SQLAlchemy's
+#: asyncpg dialect documentation, "Prepared Statement Name with PGBouncer").
+_POOLED: Final[dict[str, Any]] = {
+    "statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__idcheck_{uuid.uuid4().hex}__",
+}
+
+
+def _without_statement_cache(url: str) -> str:
+    parsed = sa.engine.make_url(url)
+    return parsed.update_query_dict({"prepared_statement_cache_size": "0"}).render_as_string(
+        hide_password=False
     )
 
 
@@ -94,11 +119,15 @@ def create_sessionmaker(
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
-def create_single_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for one read statement (the caller's key): on PostgreSQL in autocommit, since a
-    single statement is its own transaction, which spares the BEGIN and ROLLBACK round trips
-    around it; on SQLite, the reader's sessions."""
-    if engine.dialect.name != "postgresql":
+def create_single_read_sessionmaker(
+    engine: AsyncEngine, settings: Settings
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for one read statement (the caller's key, a replica's lookup): on PostgreSQL in
+    autocommit, since a single statement is its own transaction, which spares the BEGIN and
+    ROLLBACK round trips around it; on SQLite, the reader's sessions."""
+    if engine.dialect.name != "postgresql" or settings.database_transaction_pooling:
+        # Behind a pooler a statement outside a transaction could be prepared on one server
+        # connection and run on another.
         return create_sessionmaker(engine, writes=False)
     bind = engine.execution_options(isolation_level="AUTOCOMMIT")
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)

@@ -33,6 +33,7 @@ from app.middleware import KeyInQuery
 from app.middleware import Observer
 from app.middleware import RequestId
 from app.ratelimit import RateLimiter
+from app.replicas import Replicas
 from app.routes import admin
 from app.routes import datasets
 from app.routes import keys
@@ -132,10 +133,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await reload_keyring(app)
             app.state.sessionmaker = create_sessionmaker(engine)
             app.state.read_sessionmaker = create_sessionmaker(engine, writes=False)
-            app.state.single_read_sessionmaker = create_single_read_sessionmaker(engine)
+            app.state.single_read_sessionmaker = create_single_read_sessionmaker(engine, settings)
             # SQLite has one writer: this worker's writers queue for it here, in order.
             app.state.write_lock = asyncio.Lock() if settings.is_sqlite else None
             await refresh_sandbox(app)
+            app.state.replicas = replicas = Replicas(settings, metrics)
+            await replicas.start(engine)
             housekeeping = asyncio.create_task(_housekeeping(app, settings))
             try:
                 yield
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 housekeeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await housekeeping
+                await replicas.stop()
         finally:
             await engine.dispose()
 

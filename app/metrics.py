@@ -1,5 +1,5 @@
 """Prometheus metrics: bounded labels only (route, method, status, kind, endpoint, reason,
-role).
+role, target, replica: a replica's place in IDCHECK_DATABASE_REPLICA_URLS).
 
 Per-customer figures live in the database (usage tables), never in metric labels. Under
 `idcheck serve` every worker writes its values to PROMETHEUS_MULTIPROC_DIR (prometheus-client's
@@ -10,6 +10,7 @@ import os
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter
+from prometheus_client import Gauge
 from prometheus_client import Histogram
 from prometheus_client import generate_latest
 from prometheus_client import multiprocess
@@ -62,6 +63,28 @@ class Metrics:
             "Requests refused, by error code (quota_exceeded, rate_limited, invalid_input, ...).",
             "reason",
         )
+        self.lookups = new(
+            "lookups",
+            "Verify lookups (statements), by where they ran: replica or primary.",
+            "target",
+        )
+        # Under `idcheck serve`, the worst of the live workers' views.
+        self.replica_lag = Gauge(
+            "idcheck_replica_lag_seconds",
+            "How far behind the primary each replica's replay is, at most (+Inf: unreachable).",
+            ["replica"],
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.replica_usable = Gauge(
+            "idcheck_replica_usable",
+            "1 while a replica takes lookups (answers, lags at most IDCHECK_REPLICA_MAX_LAG).",
+            ["replica"],
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
+        for target in ("replica", "primary"):
+            self.lookups.labels(target=target)
         for role in CLIENT_ROLES:
             self.evaluations.labels(role=role)
         for kind in KINDS:  # every series exists from the start, at zero

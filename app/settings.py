@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     max_ndjson_line_bytes: int = Field(64 * 1024, ge=256)
     max_delete_ids: int = Field(100_000, ge=1, le=1_000_000)
     db_pool_size: int = Field(10, ge=1)
+    #: PostgreSQL streaming replicas for verify's lookups, comma-separated URLs (app/replicas.py):
+    #: one is skipped while it lags more than replica_max_lag seconds behind the primary (from its
+    #: replay position) or does not answer; checked every replica_check_interval seconds.
+    database_replica_urls: str = ""
+    replica_max_lag: float = Field(2.0, gt=0, le=60)
+    replica_check_interval: float = Field(0.25, ge=0.01, le=5)
+    #: The database URL is a pooler in transaction mode (PgBouncer's pool_mode = transaction):
+    #: no prepared statement outlives its transaction, no setting is sent at connect (put the
+    #: timeouts on the role: docs/deploy.md), no statement runs outside a transaction.
+    database_transaction_pooling: bool = False
     #: Read deadlines (seconds): the request line and headers must arrive within header_timeout;
     #: a body may pause at most body_idle_timeout between two chunks and, past its first
     #: body_idle_timeout, must keep an average of body_min_rate bytes a second.
@@ -74,17 +84,16 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:
-        """Plain URLs get the async drivers: sqlite -> aiosqlite, postgresql -> asyncpg."""
-        for plain, driver in (
-            ("sqlite://", "sqlite+aiosqlite://"),
-            ("postgresql://", "postgresql+asyncpg://"),
-            ("postgres://", "postgresql+asyncpg://"),
-        ):
-            if url.startswith(plain):
-                return driver + url.removeprefix(plain)
-        if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            return url
-        raise ValueError("IDCHECK_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return _with_async_driver(url, "IDCHECK_DATABASE_URL")
+
+    @model_validator(mode="after")
+    def _replicas_of_postgresql(self) -> "Settings":
+        for url in self.replica_urls:
+            if not url.startswith("postgresql+asyncpg://"):
+                raise ValueError("IDCHECK_DATABASE_REPLICA_URLS are postgresql:// URLs")
+        if self.replica_urls and self.is_sqlite:
+            raise ValueError("IDCHECK_DATABASE_REPLICA_URLS need a PostgreSQL IDCHECK_DATABASE_URL")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_an_explicit_master_key(self) -> "Settings":
@@ -112,6 +121,15 @@ class Settings(BaseSettings):
         return timedelta(minutes=self.console_session_minutes)
 
     @property
+    def replica_urls(self) -> list[str]:
+        """IDCHECK_DATABASE_REPLICA_URLS, each with the async driver (postgresql+asyncpg)."""
+        return [
+            _with_async_driver(url.strip(), "IDCHECK_DATABASE_REPLICA_URLS")
+            for url in self.database_replica_urls.split(",")
+            if url.strip()
+        ]
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -128,6 +146,20 @@ class Settings(BaseSettings):
             except (OSError, UnicodeDecodeError) as exc:
                 raise SettingsError(f"master key file {path}: cannot read it ({exc})") from None
         return parse_master_secret(text.strip(), source)
+
+
+def _with_async_driver(url: str, name: str) -> str:
+    """Plain URLs get the async drivers: sqlite -> aiosqlite, postgresql -> asyncpg."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url.removeprefix(plain)
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return url
+    raise ValueError(f"{name} must be a sqlite:// or postgresql:// URL")
 
 
 def parse_master_secret(text: str, source: str) -> bytes:

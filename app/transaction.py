@@ -9,7 +9,8 @@ before the work it bounds:
 3. the work: the session begins on first use (an Idempotency-Key's stored answer is replayed
    there), the endpoint runs, and the commit happens after it returns and before the response
    leaves, so no answer goes out whose writes (a usage event, a batch) are not durable; any
-   exception rolls everything back. A store that cannot be reached is a 503.
+   exception rolls everything back. A store that cannot be reached is a 503;
+4. for a removal (app/replicas.py: REMOVALS), the answer waits until the replicas show it.
 """
 
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from app.idempotency import NEVER_STORED
 from app.idempotency import Idempotency
 from app.limits import LONG_RUNNING
 from app.limits import UPLOADS
+from app.replicas import REMOVALS
 from app.session import Replayed
 from app.session import RequestTransaction
 
@@ -79,6 +81,7 @@ class TransactionalRoute(APIRoute):
         self.roles = route_roles(self)
         self.streams = self.operation_id in UPLOADS
         self.long_running = self.operation_id in LONG_RUNNING
+        self.removes = self.operation_id in REMOVALS
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -103,6 +106,8 @@ class TransactionalRoute(APIRoute):
                 if transaction.idempotency is not None and session is not None:
                     await transaction.idempotency.store(session, request, response, state.keyring)
                 await transaction.commit()
+                if self.removes:  # what it removed is gone from the replicas' lookups too
+                    await state.replicas.settle()
                 return _with_rate(request, response)
             except Exception as error:
                 answer = state.store.answer(error)

@@ -19,7 +19,12 @@ Element = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    #: degraded (/readyz): replicas are configured and none takes lookups, which the primary
+    #: answers meanwhile.
+    status: Literal["ok", "degraded"]
+    #: /readyz with replicas configured: how many there are, and how many take lookups now.
+    replicas: int | None = None
+    usable_replicas: int | None = None
 
 
 class SigningKeyOut(BaseModel):

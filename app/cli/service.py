@@ -234,6 +234,8 @@ async def _with_session(
     from app.db import allow_long_statements
     from app.db import create_engine
     from app.db import create_sessionmaker
+    from app.metrics import Metrics
+    from app.replicas import Replicas
     from app.services.key_versions import load_keyring
 
     engine = create_engine(settings)
@@ -243,7 +245,14 @@ async def _with_session(
             await allow_long_statements(session, settings)  # purge, bulk objections: no API limit
             result = await work(session, keyring)
             await session.commit()
-            return result
+        # An objection (or any change) made here holds on the replicas too before it is told.
+        replicas = Replicas(settings, Metrics())
+        try:
+            await replicas.start(engine)
+            await replicas.settle()
+        finally:
+            await replicas.stop()
+        return result
     finally:
         await engine.dispose()
 

@@ -13,6 +13,7 @@ from app.deps import SessionDep
 from app.deps import SettingsDep
 from app.errors import StoreUnavailable
 from app.errors import Unauthenticated
+from app.replicas import Replicas
 from app.routes import error_responses
 from app.transaction import TransactionalRoute
 from schemas.service import Health
@@ -20,7 +21,7 @@ from schemas.service import Health
 router = APIRouter(route_class=TransactionalRoute)
 
 
-@router.get("/healthz", operation_id="healthz", tags=["service"])
+@router.get("/healthz", operation_id="healthz", tags=["service"], response_model_exclude_none=True)
 async def healthz() -> Health:
     """200 while the process runs."""
     return Health(status="ok")
@@ -31,14 +32,24 @@ async def healthz() -> Health:
     operation_id="readyz",
     tags=["service"],
     responses=error_responses(503),
+    response_model_exclude_none=True,
 )
-async def readyz(session: SessionDep) -> Health:
-    """200 when the store answers, else 503."""
+async def readyz(request: Request, session: SessionDep) -> Health:
+    """200 when the store answers, else 503; ``degraded`` (still 200) when replicas are
+    configured and none takes lookups (the primary answers them)."""
     try:
         await session.execute(sa.text("SELECT 1"))
     except Exception:
         raise StoreUnavailable() from None
-    return Health(status="ok")
+    replicas: Replicas = request.app.state.replicas
+    if not replicas.configured:
+        return Health(status="ok")
+    usable = len(replicas.usable())
+    return Health(
+        status="ok" if usable else "degraded",
+        replicas=len(replicas.replicas),
+        usable_replicas=usable,
+    )
 
 
 @router.get(

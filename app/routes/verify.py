@@ -78,7 +78,13 @@ class Verifier:
         records are normalised and signed): the verdicts, the usage and its event's id."""
         session = await self.transaction.session()
         verdicts, usage, event_id = await verify(
-            session, self.buyer, endpoint, purpose, probes, self.keyring
+            session,
+            self.buyer,
+            endpoint,
+            purpose,
+            probes,
+            self.keyring,
+            self.request.app.state.replicas,
         )
         self._count(endpoint, verdicts, usage)
         return verdicts, usage, event_id

@@ -9,9 +9,12 @@ four statements after BEGIN, five when close forms of names are looked up: those
 kinds that did not match exactly, once the kinds' own values are known (most close forms sign a
 contact point: where it is unknown, they cannot match; so they cost nothing then)."""
 
+from collections.abc import Awaitable
+from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -44,6 +47,14 @@ from schemas.vocabulary import AuditAction
 from schemas.vocabulary import Endpoint
 
 
+class Reads(Protocol):
+    """Where read statements run: ``work`` on a replica's session, or on ``primary``."""
+
+    async def read(
+        self, work: Callable[[AsyncSession], Awaitable[Hits]], primary: AsyncSession
+    ) -> Hits: ...
+
+
 async def verify(
     session: AsyncSession,
     buyer: Principal,
@@ -51,17 +62,19 @@ async def verify(
     purpose: str,
     probes: list[Probe],
     keyring: KeyRing,
+    reads: Reads,
 ) -> tuple[list[Judgement], Usage, UUID]:
-    """The verdicts, the usage, and the id of the usage event that bills it."""
+    """The verdicts, the usage, and the id of the usage event that bills it. ``reads`` runs the
+    lookups: on a replica, or on ``session`` (app/replicas.py)."""
     now = datetime.now(UTC)
     billable = sum(1 for probe in probes if probe.values)
     try:
         if not buyer.test:  # a test key's verifies are never billed
             await charge(session, buyer, billable, now)
-        hits = await _lookup(session, buyer, probe_values(probes), now)
+        hits = await _lookup(session, reads, buyer, probe_values(probes), now)
         # Then the close forms of what did not match exactly (the names written another way).
         if close := close_values(probes, hits, keyring):
-            hits.update(await _lookup(session, buyer, close, now))
+            hits.update(await _lookup(session, reads, buyer, close, now))
         verdicts = [judge(probe, hits) for probe in probes]
         usage = tally(verdicts)
         event, credits, dataset_credits = usage_rows(buyer, endpoint, purpose, usage, now)
@@ -88,12 +101,16 @@ async def verify(
 
 
 async def _lookup(
-    session: AsyncSession, buyer: Principal, values: set[bytes], now: datetime
+    session: AsyncSession, reads: Reads, buyer: Principal, values: set[bytes], now: datetime
 ) -> Hits:
     """Live data for a live key, the sandbox's for a test key."""
-    return await lookup(
-        session, values, now.date(), sandbox_holder=SANDBOX_ORG_ID, in_sandbox=buyer.test
-    )
+
+    async def work(reader: AsyncSession) -> Hits:
+        return await lookup(
+            reader, values, now.date(), sandbox_holder=SANDBOX_ORG_ID, in_sandbox=buyer.test
+        )
+
+    return await reads.read(work, session)
 
 
 async def _insert(session: AsyncSession, *inserts: tuple[type[Base], list[dict[str, Any]]]) -> None:
