@@ -107,7 +107,7 @@ def _person(name: str) -> dict[str, str]:
 
 
 def _lookups(node: Node) -> int:
-    return int(asyncio.run(node.fetchval(LOOKUPS)))  # type: ignore[call-overload]
+    return int(asyncio.run(node.fetchval(LOOKUPS)))
 
 
 def _wait_for(condition: Any, what: str, seconds: float = 15) -> None:

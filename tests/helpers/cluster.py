@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -62,7 +63,7 @@ class Node:
     def stop(self) -> None:
         _as_postgres(_bindir() / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
 
-    async def fetchval(self, query: str, *args: object) -> object:
+    async def fetchval(self, query: str, *args: object) -> Any:
         connection = await asyncpg.connect(self.dsn, timeout=10)
         try:
             return await connection.fetchval(query, *args)
