@@ -6,6 +6,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
@@ -27,10 +28,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def migrate(database_url: str, revision: str = "head") -> None:
-    engine = create_async_engine(database_url, hide_parameters=True)
+async def migrate(
+    database_url: str, revision: str = "head", *, engine: AsyncEngine | None = None
+) -> None:
+    """Up to ``revision``, in one transaction (on ``engine`` when given: the service's, which
+    knows a pooler's needs)."""
+    engine = engine or create_async_engine(database_url, hide_parameters=True)
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # a migration may rewrite a large table
+                await connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
     finally:
         await engine.dispose()

@@ -134,10 +134,13 @@ def _database_message(error: Exception) -> str:
 
 
 def _migrate(settings: Settings) -> None:
+    from app.db import create_engine
     from app.migrate import migrate
 
     try:
-        asyncio.run(migrate(settings.database_url))
+        # Behind a pooler, the service's engine (no prepared statement outlives a transaction).
+        engine = create_engine(settings) if settings.database_transaction_pooling else None
+        asyncio.run(migrate(settings.database_url, engine=engine))
     except _database_errors() as error:
         raise CliError(_database_message(error)) from None
 
