@@ -133,16 +133,27 @@ def _database_message(error: Exception) -> str:
     return f"database: {str(cause).splitlines()[0] if str(cause) else type(cause).__name__}"
 
 
-def _migrate(settings: Settings) -> None:
+def _migrate(settings: Settings, revision: str = "head") -> None:
+    from alembic.util import CommandError
+
     from app.db import create_engine
     from app.migrate import migrate
 
     try:
         # Behind a pooler, the service's engine (no prepared statement outlives a transaction).
         engine = create_engine(settings) if settings.database_transaction_pooling else None
-        asyncio.run(migrate(settings.database_url, engine=engine))
+        asyncio.run(
+            migrate(
+                settings.database_url,
+                revision,
+                engine=engine,
+                partitions=settings.signature_partitions,
+            )
+        )
     except _database_errors() as error:
         raise CliError(_database_message(error)) from None
+    except CommandError as error:  # an unknown revision
+        raise CliError(f"migrate: {error}") from None
 
 
 @click.command("serve")
@@ -214,16 +225,24 @@ def _serve(
 
 
 @click.command("migrate")
-def migrate_command() -> None:
+@click.option(
+    "--to",
+    "revision",
+    default="head",
+    show_default=True,
+    help="A revision to go up or down to (migrations/versions): 0011 undoes the partitioning.",
+)
+def migrate_command(revision: str) -> None:
     """Bring the configured database to the latest schema (Alembic upgrade head); on the embedded
-    default, make the database and its master key where there are none."""
+    default, make the database and its master key where there are none. On PostgreSQL the
+    signature index gets IDCHECK_SIGNATURE_PARTITIONS partitions (when revision 0012 runs)."""
     settings = load_settings()
-    if settings.is_sqlite:
+    if settings.is_sqlite and revision == "head":
         ready_settings(create=True)  # the embedded database comes with its master key
     else:
         _say_where(settings, key=False)  # a deploy step: PostgreSQL's schema needs no key
-        _migrate(settings)
-    click.echo("database at the latest schema", err=True)
+        _migrate(settings, revision)
+    click.echo(f"database at {'the latest schema' if revision == 'head' else revision}", err=True)
 
 
 @click.group("admin")

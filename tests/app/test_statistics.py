@@ -26,8 +26,9 @@ async def _last_analyze(app: FastAPI) -> object:
     async with app.state.sessionmaker() as session:
         return await session.scalar(
             sa.text(
-                "SELECT coalesce(last_analyze, last_autoanalyze) FROM pg_stat_user_tables "
-                "WHERE relname = 'signature_index'"
+                # signature_index is partitioned on PostgreSQL: its partitions are analysed
+                "SELECT min(coalesce(last_analyze, last_autoanalyze)) FROM pg_stat_user_tables "
+                "WHERE relname ~ '^signature_index(_p[0-9]+)?$'"
             )
         )
 
