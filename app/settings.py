@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     #: timeouts on the role: docs/deploy.md), no statement runs outside a transaction.
     database_transaction_pooling: bool = False
     #: Hash partitions of the signature index on PostgreSQL (by dataset), fixed when `idcheck
-    #: migrate` makes it (revision 0012): docs/deploy.md.
-    signature_partitions: int = Field(8, ge=1, le=256)
+    #: migrate` makes it (revision 0012; 0: one plain table): docs/deploy.md.
+    signature_partitions: int = Field(8, ge=0, le=256)
     #: Read deadlines (seconds): the request line and headers must arrive within header_timeout;
     #: a body may pause at most body_idle_timeout between two chunks and, past its first
     #: body_idle_timeout, must keep an average of body_min_rate bytes a second.

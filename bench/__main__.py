@@ -3,6 +3,7 @@
 python -m bench --scale small [--workers 2]   # the service on PostgreSQL (bench/service.py)
 python -m bench --scale large --keep-database # ... and keep the loaded database
 python -m bench --scale large --phases verify # the verify phases alone, on the kept database
+python -m bench --replicas 1                  # on a primary and a streaming replica of its own
 python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
 python -m bench blind [--rows N]              # blind mode: evaluation, push (bench/blind.py)
 python -m bench soak [--seconds 120]          # hostile clients beside good ones (bench/soak.py)
@@ -22,6 +23,7 @@ from rich.table import Table
 from bench import names
 from bench import soak
 from bench.blind import bench_blind
+from bench.cluster import streaming_cluster
 from bench.service import run
 from bench.service import run_verify
 from bench.sign import bench_sign
@@ -78,6 +80,13 @@ def main() -> None:
         default="all",
         help="verify: only the verify phases, on the database a --keep-database run kept",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="start a PostgreSQL primary and this many streaming replicas of its own (in a\n"
+        "temporary folder) and run on them, the service's lookups on the replicas",
+    )
     commands = parser.add_subparsers(dest="command")
     sign = commands.add_parser("sign", help="idcheck sign on a generated French customer file")
     sign.add_argument("--rows", type=int, default=1_000_000)
@@ -97,6 +106,20 @@ def main() -> None:
         out = args.workdir / f"{args.scale}-verify.json"
         report = run_verify(args.scale, args.workers, args.workdir, out)
         title = f"verify against raw limits, scale {args.scale}, kept database"
+    elif args.replicas:
+        if args.keep_database:
+            parser.error("--replicas runs on a cluster of its own, removed after the run")
+        out = args.workdir / f"{args.scale}-replicas{args.replicas}.json"
+        with streaming_cluster(args.replicas) as cluster:
+            report = run(
+                args.scale,
+                args.workers,
+                cluster.primary.dsn("postgres"),
+                args.workdir,
+                out,
+                replicas=cluster.replicas,
+            )
+        title = f"idcheck against raw limits, scale {args.scale}, {args.replicas} replica(s)"
     else:  # run() writes its report itself, after each phase
         out = args.workdir / f"{args.scale}.json"
         report = run(

@@ -17,6 +17,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import asyncpg
 import httpx
 
 from app.cli.people import people
+from bench.cluster import Node
 from bench.holders import COPY_COLUMNS
 from bench.holders import SignedFile
 from bench.holders import index_rows
@@ -233,11 +235,21 @@ def psi_job(holder_emails: list[str], buyer_emails: list[str]) -> tuple[float, i
 
 
 def run(
-    scale: str, workers: int, postgres_url: str, workdir: Path, out: Path, *, keep_db: bool = False
+    scale: str,
+    workers: int,
+    postgres_url: str,
+    workdir: Path,
+    out: Path,
+    *,
+    keep_db: bool = False,
+    replicas: list[Node] | None = None,
 ) -> dict[str, Any]:
     """The whole benchmark; ``out`` gets the report so far after each phase, so that a run that
     fails late (a 10 M run takes two hours) keeps what it measured. With ``keep_db``, the loaded
-    database outlives the run, for `--phases verify` (``kept_database``)."""
+    database outlives the run, for `--phases verify` (``kept_database``). With ``replicas``
+    (streaming replicas of the server at ``postgres_url``), the service looks up on them, the
+    raw lookups run on the first, and the report has the replicas' lag during the uploads and
+    where the service's lookups ran."""
     sizes = SCALES[scale]
     name = f"idcheck_bench_{secrets.token_hex(4)}"
     admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
@@ -248,6 +260,12 @@ def run(
     key = derive_signing_key(bytes.fromhex(master), 1)
     report: dict[str, Any] = {"scale": scale, "workers": workers, "cpu_count": os.cpu_count()}
     kept = False
+    replicas = replicas or []
+    settings = {}
+    if replicas:
+        report["replicas"] = len(replicas)
+        settings["IDCHECK_DATABASE_REPLICA_URLS"] = ",".join(r.dsn(name) for r in replicas)
+    lookups_dsn = replicas[0].dsn(name) if replicas else dsn
 
     def keep(name: str, value: Any) -> Any:
         report[name] = value
@@ -259,10 +277,11 @@ def run(
         files = write_signed(sizes.uploads, key, seed=11, workdir=workdir)
         keep("prepare_seconds", time.perf_counter() - started)
         with (
-            server(dsn, master, workers, workdir) as (base, admin, pid),
+            server(dsn, master, workers, workdir, settings) as (base, admin, pid),
             httpx.Client(base_url=base, timeout=3600) as client,
         ):
             holder, buyer, buyers = _org(client, admin, "holder"), *_buyers(client, admin)
+            lag = ReplicationLag(dsn) if replicas else None
             holder_headers = {"Authorization": f"Bearer {holder}"}
             dataset = client.post(
                 "/v1/datasets",
@@ -275,6 +294,8 @@ def run(
             memory.start()
             ingest_seconds, latency = 0.0, {}
             for number, signed in enumerate(files):
+                if lag is not None and number == len(files) - 1:
+                    lag.start()  # the last upload: the index is at its largest
                 started = time.perf_counter()
                 answer = client.post(
                     f"/v1/datasets/{dataset}/records",
@@ -294,6 +315,8 @@ def run(
                 keep("uploaded", {"files": number + 1, "seconds": ingest_seconds})
             memory.done.set()
             memory.join()
+            if lag is not None:
+                keep("replication_lag_during_last_upload", lag.finish())
             total = sum(signed.records for signed in files)
             holder_id = asyncio.run(_admin(dsn, "SELECT org_id FROM datasets LIMIT 1", fetch=True))
             _settle(dsn)
@@ -317,7 +340,12 @@ def run(
                 },
             )
             _settle(dsn)
-            keep("verify", _verify(base, buyer, buyers, dsn, buyer_rows, keyring, sizes, workdir))
+            keep(
+                "verify",
+                _verify(base, buyer, buyers, lookups_dsn, buyer_rows, keyring, sizes, workdir),
+            )
+            if replicas:
+                keep("lookups_by_target", _lookups_by_target(client))
             latency[total] = report["verify"]["single"]
             first, last = latency[files[0].records], latency[total]
             keep(
@@ -345,6 +373,55 @@ def run(
             signed.path.unlink(missing_ok=True)
     keep("sign", bench_sign(sizes.sign, workdir))
     return report
+
+
+class ReplicationLag(threading.Thread):
+    """The replicas' replay lag as the primary sees it (pg_stat_replication), every 0.2 s."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.done = threading.Event()
+        self.samples: list[tuple[float, int]] = []
+
+    def run(self) -> None:
+        asyncio.run(self._sample())
+
+    async def _sample(self) -> None:
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            while not self.done.is_set():
+                row = await connection.fetchrow(
+                    "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0)::float8,"
+                    " coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0)::bigint"
+                    " FROM pg_stat_replication"
+                )
+                assert row is not None
+                self.samples.append((float(row[0]), int(row[1])))
+                await asyncio.sleep(0.2)
+        finally:
+            await connection.close()
+
+    def finish(self) -> dict[str, float]:
+        self.done.set()
+        self.join()
+        seconds = sorted(sample[0] for sample in self.samples) or [0.0]
+        return {
+            "samples": len(self.samples),
+            "max_seconds": seconds[-1],
+            "p50_seconds": seconds[len(seconds) // 2],
+            "max_bytes": max((sample[1] for sample in self.samples), default=0),
+        }
+
+
+def _lookups_by_target(client: httpx.Client) -> dict[str, float]:
+    """The service's own count of its lookups, by where they ran (its /metrics)."""
+    counts = {}
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("idcheck_lookups_total{"):
+            target = line.split('target="', 1)[1].split('"', 1)[0]
+            counts[target] = float(line.rsplit(" ", 1)[1])
+    return counts
 
 
 def kept_database(workdir: Path, scale: str) -> Path:

@@ -1,8 +1,8 @@
 """The signature index hash-partitioned by dataset on PostgreSQL (SQLite: unchanged).
 
-The partition count is fixed here, at migrate time: IDCHECK_SIGNATURE_PARTITIONS (default 8),
-handed over by app.migrate; changing it later means going down to 0011 and up again (a rewrite
-of the table). Partitioned by dataset, so that an upload, a snapshot swap or a dataset's deletion
+The partition count is fixed here, at migrate time: IDCHECK_SIGNATURE_PARTITIONS (default 8; 0
+keeps one plain table), handed over by app.migrate; changing it later means going down to 0011
+and up again (a rewrite of the table). Partitioned by dataset, so that an upload, a snapshot swap or a dataset's deletion
 works in one partition and its indexes (a fraction of the whole); a lookup by value reads every
 partition's index (docs/deploy.md has the measures).
 
@@ -61,6 +61,8 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     partitions = int(context.config.attributes.get("signature_partitions", DEFAULT_PARTITIONS))
+    if partitions == 0:
+        return
     _set_aside()
     op.execute(
         "CREATE TABLE signature_index (LIKE signature_index_old INCLUDING DEFAULTS)"

@@ -1,5 +1,5 @@
 """Lookups on a streaming replica: a cluster of the test's own (a primary and a hot standby,
-tests/helpers/cluster.py) under `idcheck serve` with two workers.
+bench/cluster.py) under `idcheck serve` with two workers.
 
 Which server ran a lookup is read from its own statistics (pg_stat_statements); a paused replay
 (pg_wal_replay_pause) makes a replica lag; a stopped one is unreachable. Removals must hold on the
@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
+from bench.cluster import Cluster
+from bench.cluster import Node
+from bench.cluster import streaming_cluster
 from signatures import sign_record
-from tests.helpers.cluster import Cluster
-from tests.helpers.cluster import Node
-from tests.helpers.cluster import streaming_cluster
 from tests.helpers.databases import POSTGRES_URL
+from tests.helpers.databases import Database
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
@@ -37,21 +38,20 @@ LOOKUPS = (
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with streaming_cluster() as cluster:
+    with streaming_cluster(1, fast=True) as cluster:
         yield cluster
 
 
 @pytest.fixture(scope="module")
 def server(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {
-        "IDCHECK_DATABASE_REPLICA_URLS": cluster.replica.dsn,
+        "IDCHECK_DATABASE_REPLICA_URLS": cluster.replicas[0].dsn(),
         "IDCHECK_REPLICA_MAX_LAG": str(MAX_LAG),
         "IDCHECK_REPLICA_CHECK_INTERVAL": str(INTERVAL),
         "IDCHECK_RATE_LIMIT_PER_SECOND": "0",
     }
-    yield from start_server(
-        cluster.database, tmp_path_factory.mktemp("replicas"), workers=2, extra_env=env
-    )
+    database = Database("postgresql", cluster.primary.dsn().replace("://", "+asyncpg://", 1))
+    yield from start_server(database, tmp_path_factory.mktemp("replicas"), workers=2, extra_env=env)
 
 
 class World:
@@ -118,11 +118,11 @@ def _wait_for(condition: Any, what: str, seconds: float = 15) -> None:
 
 
 def _pause(cluster: Cluster) -> None:
-    asyncio.run(cluster.replica.fetchval("SELECT pg_wal_replay_pause()"))
+    asyncio.run(cluster.replicas[0].fetchval("SELECT pg_wal_replay_pause()"))
 
 
 def _resume(cluster: Cluster, world: World) -> None:
-    asyncio.run(cluster.replica.fetchval("SELECT pg_wal_replay_resume()"))
+    asyncio.run(cluster.replicas[0].fetchval("SELECT pg_wal_replay_resume()"))
     _wait_for(lambda: world.ready()["status"] == "ok", "the replica was not used again")
 
 
@@ -131,10 +131,10 @@ def test_lookups_run_on_the_replica(server: Server, cluster: Cluster) -> None:
     anne = _person("anne")
     world.hold(anne)
     assert world.ready() == {"status": "ok", "replicas": 1, "usable_replicas": 1}
-    on_replica, on_primary = _lookups(cluster.replica), _lookups(cluster.primary)
+    on_replica, on_primary = _lookups(cluster.replicas[0]), _lookups(cluster.primary)
     verdicts = [world.matched(anne) for _ in range(10)] + [world.matched(_person("nobody"))]
     assert verdicts == [True] * 10 + [False]
-    assert _lookups(cluster.replica) - on_replica >= 11
+    assert _lookups(cluster.replicas[0]) - on_replica >= 11
     assert _lookups(cluster.primary) == on_primary  # metering and keys only there
     metrics = world.client.get("/metrics").text
     assert 'idcheck_replica_usable{replica="0"} 1.0' in metrics
@@ -152,15 +152,15 @@ def test_a_paused_replay_is_skipped_past_the_lag_limit_and_used_after(
         world.hold(bruno)  # the primary moves on; the replica does not have bruno
         time.sleep(SETTLE)
         assert world.ready() == {"status": "degraded", "replicas": 1, "usable_replicas": 0}
-        on_replica = _lookups(cluster.replica)
+        on_replica = _lookups(cluster.replicas[0])
         assert world.matched(bruno)  # from the primary
-        assert _lookups(cluster.replica) == on_replica
+        assert _lookups(cluster.replicas[0]) == on_replica
     finally:
         _resume(cluster, world)
-    on_replica = _lookups(cluster.replica)
+    on_replica = _lookups(cluster.replicas[0])
     assert world.matched(bruno)
     assert world.matched(anne)
-    assert _lookups(cluster.replica) - on_replica >= 2
+    assert _lookups(cluster.replicas[0]) - on_replica >= 2
 
 
 def _deleted_record(world: World, person: dict[str, str]) -> None:
@@ -224,10 +224,10 @@ def test_a_removal_holds_on_the_replica_from_its_answer(
     if paused:
         _pause(cluster)
     try:
-        on_replica = _lookups(cluster.replica)
+        on_replica = _lookups(cluster.replicas[0])
         remove(world, person)
         assert not any(world.matched(person) for _ in range(4))
-        served_by_replica = _lookups(cluster.replica) > on_replica
+        served_by_replica = _lookups(cluster.replicas[0]) > on_replica
         assert served_by_replica is not paused
     finally:
         if paused:
@@ -238,7 +238,7 @@ def test_a_stopped_replica_leaves_lookups_to_the_primary(server: Server, cluster
     world = World(server, "stopped")
     anne = _person("anne")
     world.hold(anne)
-    cluster.replica.stop()
+    cluster.replicas[0].stop()
     try:
         assert world.matched(anne)  # the first lookup may fail on it: answered by the primary
         _wait_for(lambda: world.ready()["status"] == "degraded", "not degraded")
@@ -249,7 +249,7 @@ def test_a_stopped_replica_leaves_lookups_to_the_primary(server: Server, cluster
         metrics = world.client.get("/metrics").text
         assert 'idcheck_replica_usable{replica="0"} 0.0' in metrics
     finally:
-        cluster.replica.start()
+        cluster.replicas[0].start()
     _wait_for(lambda: world.ready()["status"] == "ok", "the replica was not used again")
     assert world.matched(anne)
 

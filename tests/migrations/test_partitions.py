@@ -73,6 +73,13 @@ async def test_the_signature_index_goes_down_and_up_with_every_row(pg_database: 
             layout = (await session.execute(_PER_PARTITION)).all()
             assert sum(datasets for _, datasets, _ in layout) == 6  # a dataset in one partition
             assert {name for name, _, _ in layout} <= {f"signature_index_p{n}" for n in range(4)}
+        await engine.dispose()
+
+        await migrate(url, "0011")
+        await migrate(url, partitions=0)  # one plain table, by choice
+        async with sessions() as session:
+            assert tuple((await session.execute(_SHAPE)).one()) == ("r", 0)
+            assert await _state(session, values) == before
     finally:
         await engine.dispose()
 
