@@ -214,11 +214,16 @@ class Replicas:
         if not self.replicas:
             return
         assert self._primary is not None
-        async with self._primary.connect() as connection:
-            target = _position(await connection.execute(_PRIMARY_POSITION))
+        try:
+            async with self._primary.connect() as connection:
+                target: int | None = _position(await connection.execute(_PRIMARY_POSITION))
+        except Exception as error:  # then the whole bound, which holds whatever the position
+            log.warning("removal: the primary's position unknown (%s)", type(error).__name__)
+            target = None
+        # Measured from after the commit (and the reading): what the bound counts from.
         deadline = time.monotonic() + self.settle_time
         waiting = list(self.replicas)
-        while waiting and time.monotonic() < deadline:
+        while target is not None and waiting and time.monotonic() < deadline:
             replies = await asyncio.gather(*(self._replayed(r, deadline) for r in waiting))
             waiting = [r for r, replayed in zip(waiting, replies, strict=True) if replayed < target]
             if waiting:
