@@ -7,7 +7,10 @@ PostgreSQL in one statement (the first inserts as data-modifying WITH clauses), 
 trip; on SQLite, one after another. With the charge, the lookup and the commit, a verify is
 four statements after BEGIN, five when close forms of names are looked up: those of the pair
 kinds that did not match exactly, once the kinds' own values are known (most close forms sign a
-contact point: where it is unknown, they cannot match; so they cost nothing then)."""
+contact point: where it is unknown, they cannot match; so they cost nothing then).
+
+With replicas (app/replicas.py), the lookups run on one of them, each a statement of its own;
+the charge and the writes stay in the request's transaction on the primary."""
 
 from collections.abc import Awaitable
 from collections.abc import Callable

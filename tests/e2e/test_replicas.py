@@ -24,8 +24,6 @@ from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
 from tests.helpers.servers import start_server
 
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="IDCHECK_TEST_POSTGRES_URL is not set")
-
 MAX_LAG = 1.0
 INTERVAL = 0.1
 #: Long enough for every worker to see a replica's new state (lag limit, three checks, margin).
@@ -38,6 +36,9 @@ LOOKUPS = (
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
+    """PostgreSQL's tests (set in CI, where they never skip) get a cluster of their own."""
+    if not POSTGRES_URL:
+        pytest.skip("IDCHECK_TEST_POSTGRES_URL is not set")
     with streaming_cluster(1, fast=True) as cluster:
         yield cluster
 
@@ -252,6 +253,15 @@ def test_a_stopped_replica_leaves_lookups_to_the_primary(server: Server, cluster
         cluster.replicas[0].start()
     _wait_for(lambda: world.ready()["status"] == "ok", "the replica was not used again")
     assert world.matched(anne)
+
+
+def test_removals_are_operations_of_the_service() -> None:
+    """A renamed operation cannot drop out of the removals' wait unnoticed."""
+    from app.main import create_app
+    from app.replicas import REMOVALS
+
+    operations = {getattr(route, "operation_id", None) for route in create_app().routes}
+    assert operations >= REMOVALS
 
 
 def test_settings_refuse_replicas_of_sqlite(tmp_path: Path) -> None:
