@@ -8,7 +8,8 @@ seconds: it reads the primary's WAL position (``pg_current_wal_lsn``), keeping a
 (time, position), then each replica's replay position (``pg_last_wal_replay_lsn``). A replica's
 lag is the time since the primary was at a position the replica has replayed: how old, at most,
 is what the replica shows. A replica is used while it answers, is still a standby, lags at most
-IDCHECK_REPLICA_MAX_LAG seconds and was checked within ``fresh`` seconds (3 intervals);
+IDCHECK_REPLICA_MAX_LAG seconds and was checked within ``fresh`` seconds (an interval and two
+of the checks' time limits, ``timeout``: the longest the next check may be in coming);
 lookups go round the usable ones, and to the primary when none is (then ``/readyz`` says
 ``degraded``). A lookup that fails on a replica is answered by the primary, and the replica is not
 used again until a check finds it well.
@@ -57,6 +58,8 @@ T = TypeVar("T")
 REMOVALS: Final = frozenset(
     {"delete_records", "delete_dataset", "holder_opt_out", "admin_opt_out", "commit_snapshot"}
 )
+#: The least time a check's query may take (seconds), whatever the interval.
+CHECK_TIMEOUT_FLOOR: Final = 0.5
 #: How often a removal's answer asks the replicas whether they have replayed it (seconds).
 _SETTLE_POLL: Final = 0.01
 _PRIMARY_POSITION: Final = sa.text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
@@ -105,7 +108,10 @@ class Replicas:
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.max_lag = settings.replica_max_lag
         self.interval = settings.replica_check_interval
-        self.fresh = 3 * self.interval
+        # Each check's query may take this long (a loaded machine answers slowly; then the
+        # replica counts as unreachable until the next check).
+        self.timeout = max(2 * self.interval, CHECK_TIMEOUT_FLOOR)
+        self.fresh = self.interval + 2 * self.timeout
         self.settle_time = self.max_lag + self.fresh
         self._metrics = metrics
         self._history = _History(keep=2 * self.settle_time + 1)
@@ -172,11 +178,11 @@ class Replicas:
         return await work(primary)
 
     async def check(self) -> None:
-        """One round: the primary's position, then every replica's lag (each within an interval)."""
+        """One round: the primary's position, then every replica's lag (each within timeout)."""
         assert self._primary is not None
         sent = time.monotonic()
         try:
-            async with self._primary.connect() as connection:
+            async with asyncio.timeout(self.timeout), self._primary.connect() as connection:
                 position = _position(await connection.execute(_PRIMARY_POSITION))
         except Exception as error:  # the primary is away: the replicas' lags cannot be told
             log.warning("replica check: the primary did not answer (%s)", type(error).__name__)
@@ -190,9 +196,8 @@ class Replicas:
     async def _check(self, replica: Replica) -> None:
         sent = time.monotonic()
         try:
-            async with asyncio.timeout(self.interval):
-                async with replica.engine.connect() as connection:
-                    standby, replayed = (await connection.execute(_REPLICA_POSITION)).one()
+            async with asyncio.timeout(self.timeout), replica.engine.connect() as connection:
+                standby, replayed = (await connection.execute(_REPLICA_POSITION)).one()
         except Exception as error:
             replica.lag = math.inf
             if replica.checked_at > -math.inf:

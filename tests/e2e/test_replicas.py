@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.replicas import CHECK_TIMEOUT_FLOOR
 from bench.cluster import Cluster
 from bench.cluster import Node
 from bench.cluster import streaming_cluster
@@ -26,8 +27,9 @@ from tests.helpers.servers import start_server
 
 MAX_LAG = 1.0
 INTERVAL = 0.1
-#: Long enough for every worker to see a replica's new state (lag limit, three checks, margin).
-SETTLE = MAX_LAG + 3 * INTERVAL + 0.5
+#: Long enough for every worker to see a replica's new state: the lag limit, then a check (an
+#: interval and its two queries' time limits, app/replicas.py), and a margin.
+SETTLE = MAX_LAG + INTERVAL + 2 * CHECK_TIMEOUT_FLOOR + 0.3
 LOOKUPS = (
     "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements"
     " WHERE query LIKE '%FROM signature_index%' AND query LIKE '%ANY%'"
