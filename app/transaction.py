@@ -101,6 +101,8 @@ class TransactionalRoute(APIRoute):
                 try:
                     response = await handler(request)
                 except Replayed as replay:
+                    if self.removes:  # the first answer may not have seen the replicas settle
+                        await state.replicas.settle()
                     return _with_rate(request, replay.response)
                 session = transaction.begun
                 if transaction.idempotency is not None and session is not None:

@@ -2,9 +2,10 @@
 
 The partition count is fixed here, at migrate time: IDCHECK_SIGNATURE_PARTITIONS (default 8; 0
 keeps one plain table), handed over by app.migrate; changing it later means going down to 0011
-and up again (a rewrite of the table). Partitioned by dataset, so that an upload, a snapshot swap or a dataset's deletion
-works in one partition and its indexes (a fraction of the whole); a lookup by value reads every
-partition's index (docs/deploy.md has the measures).
+and up again (a rewrite of the table). Partitioned by dataset (the primary key must hold the
+partition key), so that an upload, a snapshot swap or a dataset's deletion works in one partition
+and its indexes (a fraction of the whole); a lookup by value reads every partition's index
+(docs/deploy.md has the measures).
 
 The rows are copied into the new table, then its indexes built (faster than maintaining them row
 by row), in the migration's one transaction: readers of the old table wait for its ACCESS
