@@ -154,11 +154,6 @@ class Replicas:
             and replica.failed_at < replica.checked_at
         ]
 
-    @property
-    def degraded(self) -> bool:
-        """Replicas are configured and none can take lookups (they go to the primary)."""
-        return self.configured and not self.usable()
-
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]], primary: AsyncSession) -> T:
         """``work`` (read statements) on a usable replica, else on ``primary`` (the request's
         session): also when the replica fails it, so that the caller is answered."""
