@@ -36,7 +36,6 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Any
 from typing import Final
 from typing import TypeVar
 
@@ -98,8 +97,12 @@ class _History:
         return now - max(reached) if reached else math.inf
 
 
-def _position(rows: sa.Result[Any]) -> int:
-    return int(rows.scalar_one())
+async def _replica_position(replica: Replica) -> tuple[bool, int]:
+    """Whether the server is still a standby, and its replay position (as a number); a standby
+    that has replayed nothing yet has none, and fails here like one that does not answer."""
+    async with replica.engine.connect() as connection:
+        standby, replayed = (await connection.execute(_REPLICA_POSITION)).one()
+    return bool(standby), int(replayed)
 
 
 class Replicas:
@@ -177,8 +180,8 @@ class Replicas:
         assert self._primary is not None
         sent = time.monotonic()
         try:
-            async with asyncio.timeout(self.timeout), self._primary.connect() as connection:
-                position = _position(await connection.execute(_PRIMARY_POSITION))
+            async with asyncio.timeout(self.timeout):
+                position = await self._primary_position()
         except Exception as error:  # the primary is away: the replicas' lags cannot be told
             log.warning("replica check: the primary did not answer (%s)", type(error).__name__)
             return
@@ -191,8 +194,8 @@ class Replicas:
     async def _check(self, replica: Replica) -> None:
         sent = time.monotonic()
         try:
-            async with asyncio.timeout(self.timeout), replica.engine.connect() as connection:
-                standby, replayed = (await connection.execute(_REPLICA_POSITION)).one()
+            async with asyncio.timeout(self.timeout):
+                standby, replayed = await _replica_position(replica)
         except Exception as error:
             replica.lag = math.inf
             if replica.checked_at > -math.inf:
@@ -200,7 +203,7 @@ class Replicas:
             replica.checked_at = -math.inf
         else:
             # A server out of recovery (promoted, or never a standby) is no replica of this one.
-            replica.lag = self._history.lag(int(replayed), sent) if standby else math.inf
+            replica.lag = self._history.lag(replayed, sent) if standby else math.inf
             replica.checked_at = sent
         self._metrics.replica_lag.labels(replica=replica.name).set(replica.lag)
 
@@ -215,8 +218,7 @@ class Replicas:
             return
         assert self._primary is not None
         try:
-            async with self._primary.connect() as connection:
-                target: int | None = _position(await connection.execute(_PRIMARY_POSITION))
+            target: int | None = await self._primary_position()
         except Exception as error:  # then the whole bound, which holds whatever the position
             log.warning("removal: the primary's position unknown (%s)", type(error).__name__)
             target = None
@@ -238,7 +240,12 @@ class Replicas:
     async def _replayed(self, replica: Replica, deadline: float) -> int:
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                async with replica.engine.connect() as connection:
-                    return int((await connection.execute(_REPLICA_POSITION)).one()[1] or 0)
+                return (await _replica_position(replica))[1]
         except Exception:
             return -1
+
+    async def _primary_position(self) -> int:
+        """The primary's WAL position (pg_current_wal_lsn, as a number)."""
+        assert self._primary is not None
+        async with self._primary.connect() as connection:
+            return int((await connection.execute(_PRIMARY_POSITION)).scalar_one())

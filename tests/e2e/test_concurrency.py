@@ -21,6 +21,7 @@ from tests.helpers.databases import Database
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
+from tests.helpers.servers import signed_upload
 from tests.helpers.servers import start_server
 
 WORKERS = 4
@@ -271,15 +272,7 @@ def test_a_verify_loop_never_sees_a_mix_or_an_empty_dataset_during_a_snapshot_co
         key, version = bytes.fromhex(signed["key"]), signed["version"]
 
         def records(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
-            return [
-                {
-                    "external_id": row["email"],
-                    "updated_at": "2026-06-01",
-                    "key_version": version,
-                    "signatures": sign_record(row, key).signatures,
-                }
-                for row in rows
-            ]
+            return [signed_upload(row, key, version, row["email"]) for row in rows]
 
         dataset = client.post(
             "/v1/datasets", json={"name": "s", "legal_basis": "contract"}, headers=auth(holder)

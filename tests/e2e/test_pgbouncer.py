@@ -12,7 +12,6 @@ import asyncpg
 import httpx
 import pytest
 
-from signatures import sign_record
 from tests.e2e import test_end_to_end as end_to_end
 from tests.helpers.databases import POSTGRES_URL
 from tests.helpers.databases import Database
@@ -23,6 +22,7 @@ from tests.helpers.pgbouncer import pgbouncer
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
+from tests.helpers.servers import signed_upload
 from tests.helpers.servers import start_server
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="IDCHECK_TEST_POSTGRES_URL is not set")
@@ -65,15 +65,7 @@ def test_holders_upload_and_a_buyer_verifies_through_pgbouncer(bounced: Server) 
 
 
 def _records(key: bytes, version: int, people: list[dict[str, str]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "external_id": person["email"],
-            "updated_at": "2026-06-01",
-            "key_version": version,
-            "signatures": sign_record(person, key).signatures,
-        }
-        for person in people
-    ]
+    return [signed_upload(person, key, version, person["email"]) for person in people]
 
 
 async def _verifies(server: Server, buyers: list[str], rounds: int) -> list[tuple[str, int]]:

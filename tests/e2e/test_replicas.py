@@ -23,6 +23,7 @@ from tests.helpers.databases import Database
 from tests.helpers.servers import Server
 from tests.helpers.servers import auth
 from tests.helpers.servers import remote_org
+from tests.helpers.servers import signed_upload
 from tests.helpers.servers import start_server
 
 MAX_LAG = 1.0
@@ -76,12 +77,7 @@ class World:
         return str(made.json()["id"])
 
     def record(self, person: dict[str, str], external_id: str) -> dict[str, Any]:
-        return {
-            "external_id": external_id,
-            "updated_at": "2026-06-01",
-            "key_version": self.version,
-            "signatures": sign_record(person, self.key).signatures,
-        }
+        return signed_upload(person, self.key, self.version, external_id)
 
     def hold(self, *people: dict[str, str], dataset: str | None = None) -> None:
         records = [self.record(person, person["email"]) for person in people]

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography import x509
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from signatures import sign_record
 from tests.helpers.commands import IDCHECK
 from tests.helpers.databases import MASTER_KEY
 from tests.helpers.databases import Database
@@ -154,6 +156,18 @@ def start_server(
 
 def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}
+
+
+def signed_upload(
+    person: dict[str, str], key: bytes, version: int, external_id: str
+) -> dict[str, Any]:
+    """A holder's upload record of ``person``, signed here with the HMAC key of ``version``."""
+    return {
+        "external_id": external_id,
+        "updated_at": "2026-06-01",
+        "key_version": version,
+        "signatures": sign_record(person, key).signatures,
+    }
 
 
 def remote_org(client: httpx.Client, admin: str, role: str, name: str) -> tuple[str, str]:
