@@ -8,6 +8,7 @@ from signatures.blind import Scheme
 from signatures.blind import blind_fields
 from signatures.blind import derive_oprf_secret
 from signatures.blind import finish_fields
+from signatures.blind import finish_records
 from signatures.blind import oprf_sign_fields
 from signatures.errors import InvalidValue
 from signatures.keys import KEY_BYTES
@@ -74,6 +75,7 @@ __all__ = [
     "derive_pepper",
     "derive_signing_key",
     "finish_fields",
+    "finish_records",
     "normalize_field",
     "normalize_record",
     "oprf_sign_fields",

@@ -2,9 +2,9 @@
 
 The OPRF input of a kind is its spec v1 canonical message; the signature is the first 16 bytes of
 the 64-byte output, as hex, so everything downstream of a signature is the same in both schemes.
-The client blinds and finalises (:func:`blind_fields`, :func:`finish_fields`); only the server,
-which holds the key, evaluates (:func:`oprf_sign_fields` directly, :func:`oprf.blind_evaluate`
-for a client's blinded element).
+The client blinds and finalises (:func:`blind_fields`, :func:`finish_fields`; for several records
+at once :func:`finish_records`); only the server, which holds the key, evaluates
+(:func:`oprf_sign_fields` directly, :func:`oprf.blind_evaluate` for a client's blinded element).
 """
 
 from collections.abc import Mapping
@@ -63,9 +63,21 @@ def finish_fields(
     blinded: Sequence[tuple[str, bytes, oprf.Blinded]], evaluated: Sequence[bytes]
 ) -> dict[str, str]:
     """Unblind the server's evaluations (same order as ``blinded``) into signatures."""
-    if len(blinded) != len(evaluated):
+    return finish_records([blinded], evaluated)[0]
+
+
+def finish_records(
+    blinded: Sequence[Sequence[tuple[str, bytes, oprf.Blinded]]], evaluated: Sequence[bytes]
+) -> list[dict[str, str]]:
+    """Unblind the evaluations of several records' blinded messages (``evaluated`` in the order
+    of ``blinded``, record after record) into each record's signatures, with one inversion of
+    the blinds for all (oprf.finalize_all)."""
+    flat = [item for record in blinded for item in record]
+    if len(flat) != len(evaluated):
         raise ValueError("one evaluated element per blinded element")
-    return {
-        slot: signature_of(oprf.finalize(message, item.blind, element))
-        for (slot, message, item), element in zip(blinded, evaluated, strict=True)
-    }
+    items = [
+        (message, item.blind, element)
+        for (_, message, item), element in zip(flat, evaluated, strict=True)
+    ]
+    outputs = iter(oprf.finalize_all(items))
+    return [{slot: signature_of(next(outputs)) for slot, _, _ in record} for record in blinded]

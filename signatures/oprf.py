@@ -8,6 +8,7 @@ SHA-512, the domain separation tags, the byte layouts. Scalars are 32 bytes litt
 """
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -122,6 +123,36 @@ def finalize(data: bytes, blind_scalar: bytes, evaluated_element: bytes) -> byte
     """Finalize, the client's last step: the 64-byte PRF output of ``data``."""
     inverse = rbcl.crypto_core_ristretto255_scalar_invert(blind_scalar)
     return _finish(data, _multiply(inverse, evaluated_element))
+
+
+def invert_all(scalars: Sequence[bytes]) -> list[bytes]:
+    """The inverses of non-zero scalars, with one inversion for all (Montgomery's trick: the
+    running products, the inverse of the last, then back through the list, three of libsodium's
+    scalar multiplications an item). A blind's inversion costs as much as 45 of them."""
+    if not scalars:
+        return []
+    running = [scalars[0]]
+    for scalar in scalars[1:]:
+        running.append(rbcl.crypto_core_ristretto255_scalar_mul(running[-1], scalar))
+    if running[-1] == bytes(SCALAR_BYTES):  # a zero scalar has no inverse
+        raise ValueError("a blind of zero has no inverse")
+    inverse: bytes = rbcl.crypto_core_ristretto255_scalar_invert(running[-1])
+    inverses = [b""] * len(scalars)
+    for index in range(len(scalars) - 1, 0, -1):
+        inverses[index] = rbcl.crypto_core_ristretto255_scalar_mul(inverse, running[index - 1])
+        inverse = rbcl.crypto_core_ristretto255_scalar_mul(inverse, scalars[index])
+    inverses[0] = inverse
+    return inverses
+
+
+def finalize_all(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
+    """Finalize for many inputs at once, each (input, blind, evaluated element): the same outputs
+    as :func:`finalize` one by one, with the blinds inverted together (:func:`invert_all`)."""
+    inverses = invert_all([blind_scalar for _, blind_scalar, _ in items])
+    return [
+        _finish(data, _multiply(inverse, element))
+        for (data, _, element), inverse in zip(items, inverses, strict=True)
+    ]
 
 
 def evaluate(secret: bytes, data: bytes) -> bytes:

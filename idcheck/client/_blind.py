@@ -23,7 +23,7 @@ from schemas.service import MAX_EVALUATE_ELEMENTS
 from signatures import Names
 from signatures import SignedRecord
 from signatures import blind_fields
-from signatures import finish_fields
+from signatures import finish_records
 from signatures import normalize_record
 from signatures.oprf import Blinded
 
@@ -61,12 +61,7 @@ class BlindBatch:
         """Each record's signatures (kind -> hex), from the server's evaluations."""
         if len(evaluated) != sum(len(record) for record in self.blinded):
             raise ValueError("the server answered a different number of evaluated elements")
-        signatures, start = [], 0
-        for blinded in self.blinded:
-            answer = evaluated[start : start + len(blinded)]
-            signatures.append(finish_fields(blinded, answer))
-            start += len(blinded)
-        return signatures
+        return finish_records(self.blinded, evaluated)
 
 
 def sign_fields_blind(

@@ -75,6 +75,37 @@ def test_blind_evaluation_equals_direct_evaluation(data: bytes, seed: bytes) -> 
     assert len(output) == oprf.OUTPUT_BYTES
 
 
+def test_the_rfc_9497_vectors_finalized_together() -> None:
+    """finalize_all (the blinds inverted together) gives each vector's output, in order."""
+    items = [
+        (bytes.fromhex(data), BLIND, bytes.fromhex(evaluated)) for data, _, evaluated, _ in VECTORS
+    ]
+    assert [output.hex() for output in oprf.finalize_all(items)] == [v[3] for v in VECTORS]
+
+
+@given(
+    inputs=st.lists(st.binary(max_size=100), max_size=12),
+    seed=st.binary(min_size=32, max_size=32),
+)
+def test_finalized_together_equals_one_by_one(inputs: list[bytes], seed: bytes) -> None:
+    secret = oprf.derive_key_pair(seed, b"idcheck test")
+    made = [oprf.blind(data) for data in inputs]  # a fresh random blind each
+    items = [
+        (data, one.blind, oprf.blind_evaluate(secret, one.element))
+        for data, one in zip(inputs, made, strict=True)
+    ]
+    together = oprf.finalize_all(items)
+    assert together == [oprf.finalize(*item) for item in items]
+    assert together == [oprf.evaluate(secret, data) for data in inputs]
+
+
+def test_inverting_all_refuses_a_zero_blind() -> None:
+    one = (1).to_bytes(32, "little")
+    assert oprf.invert_all([one, one]) == [one, one]
+    with pytest.raises(ValueError, match="zero"):
+        oprf.invert_all([one, bytes(32), one])
+
+
 @pytest.mark.parametrize(
     "element",
     [
