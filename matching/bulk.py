@@ -1,11 +1,10 @@
-"""Bulk uploads on PostgreSQL: records stream into a temporary table by binary COPY, then one
-set-based merge replaces the destination's rows. No INSERT per row, no ORM object per record, and
+"""Bulk uploads on PostgreSQL: records are copied by binary COPY straight into the destination,
+inside a savepoint, chunk by chunk; before each chunk, one statement deletes the rows its record
+keys had there (an upload replaces a record's rows) and says whether any of them came from this
+very batch, which would be a record key given twice. A repeat (or a key twice in one chunk) rolls
+the savepoint back, and the upload goes the staging way instead: a temporary table by COPY, then
+one set-based merge, which names every repeat. No INSERT per row, no ORM object per record, and
 nothing kept in memory but the chunk being copied.
-
-When the destination holds nothing of the dataset yet (a first upload, a fresh snapshot), there is
-nothing to replace: the records are copied straight into it, inside a savepoint, and the batch is
-then checked for a record key given twice (the staging table's other use); if there is one, the
-savepoint is rolled back and the upload goes the staging way, which names each repeat.
 
 SQLite has no COPY: index.replace_records serves it, chunk by chunk.
 """
@@ -30,8 +29,8 @@ class RepeatedKeys(Exception):
 
 
 class BulkLoad:
-    """One upload's staging table, in the caller's transaction (dropped at its end); or, with
-    ``direct``, the destination itself, inside a savepoint."""
+    """One upload's way into its destination, in the caller's transaction: the destination
+    itself inside a savepoint (``direct``), or a staging table dropped at the transaction's end."""
 
     def __init__(
         self, session: AsyncSession, destination: Destination, *, direct: bool = False
@@ -40,6 +39,7 @@ class BulkLoad:
         self.destination = destination
         self.direct = direct
         self._savepoint: Any = None
+        self._batch_id: Any = None
         self._constants: tuple[Any, ...] = ()
         self._direct_columns: tuple[str, ...] = ()
         self.name = f"upload_{secrets.token_hex(6)}"
@@ -60,16 +60,16 @@ class BulkLoad:
     async def open(
         cls, session: AsyncSession, destination: Destination, holder_org_id: Any, batch_id: Any
     ) -> "BulkLoad":
-        """Straight into the destination when it holds nothing of the dataset yet, else staged.
-        The caller holds the dataset's row lock: no other upload fills it meanwhile."""
-        held = await session.scalar(sa.select(sa.literal(1)).where(destination.scope()).limit(1))
-        bulk = cls(session, destination, direct=held is None)
+        """Straight into the destination. The caller holds the dataset's row lock: no other
+        upload writes to it meanwhile."""
+        bulk = cls(session, destination, direct=True)
         await bulk.start(holder_org_id, batch_id)
         return bulk
 
     async def start(self, holder_org_id: Any = None, batch_id: Any = None) -> None:
         if self.direct:
             self._savepoint = await self.session.begin_nested()
+            self._batch_id = batch_id
             constants = {**self.destination.columns(), "holder_org_id": holder_org_id}
             self._constants = (*constants.values(), batch_id)
             self._direct_columns = (*_COLUMNS[1:], *constants, "batch_id")
@@ -98,6 +98,9 @@ class BulkLoad:
         await self._connection.copy_records_to_table(self.name, records=rows, columns=_COLUMNS)
 
     async def _copy_direct(self, records: Sequence[tuple[int, IndexedRecord]]) -> None:
+        keys = [record.record_key for _, record in records]
+        if len(set(keys)) != len(keys) or await self._replace(keys):
+            raise RepeatedKeys()
         rows = [
             (r.record_key, SLOT_CODES[slot], r.key_version, value, r.updated_at, r.expires_on,
              *self._constants)
@@ -111,18 +114,24 @@ class BulkLoad:
         except asyncpg.UniqueViolationError:  # a key and kind given twice
             raise RepeatedKeys() from None
 
-    async def check_direct(self, records: int) -> None:
-        """After a direct copy of ``records`` records: each under a key of its own, or
-        RepeatedKeys (two records under one key with no kind in common break no constraint)."""
+    async def _replace(self, keys: Sequence[bytes]) -> bool:
+        """Delete the destination's rows of these record keys, in one statement that also says
+        whether any was written by this batch (an earlier chunk had the key: a repeat)."""
         table = self.destination.table
-        keys = await self.session.scalar(
-            sa.select(sa.func.count(sa.distinct(table.c.record_key))).where(
-                self.destination.scope()
-            )
+        gone = (
+            sa.delete(table)
+            .where(self.destination.scope(), table.c.record_key.in_(keys))
+            .returning(table.c.batch_id)
+            .cte("gone")
         )
-        if keys != records:
-            raise RepeatedKeys()
-        await self._savepoint.commit()  # RELEASE SAVEPOINT: the rows stay in the transaction
+        repeated = await self.session.scalar(
+            sa.select(sa.func.bool_or(gone.c.batch_id == self._batch_id))
+        )
+        return bool(repeated)
+
+    async def finish_direct(self) -> None:
+        """After the last chunk of a direct copy: the rows stay in the transaction."""
+        await self._savepoint.commit()  # RELEASE SAVEPOINT
 
     async def staged(self) -> "BulkLoad":
         """Undo a direct copy (back to the savepoint) and start again through a staging table."""

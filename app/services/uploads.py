@@ -203,8 +203,9 @@ async def spool_records(
 class _Writer:
     """Writes chunks of checked records; stops writing at the first repeated external_id.
 
-    On PostgreSQL the chunks go to a staging table by COPY and are merged at the end (a repeated
-    external_id is found there); on SQLite each chunk replaces its records at once.
+    On PostgreSQL the chunks are copied straight into the destination (a repeated external_id
+    sends the batch the staging way, which names each repeat: matching/bulk.py); on SQLite each
+    chunk replaces its records at once.
     """
 
     def __init__(
@@ -259,7 +260,7 @@ class _Writer:
         if self.bulk is None or self.details:
             return
         if self.bulk.direct:
-            await self.bulk.check_direct(self.written)
+            await self.bulk.finish_direct()
             return
         for index in await self.bulk.repeated():
             self.details.append(

@@ -221,6 +221,62 @@ async def test_a_key_given_twice_in_a_first_upload_is_named_and_nothing_is_writt
         assert (await upload(client, holder, dataset, good)).status_code == 200
 
 
+async def test_repeats_across_chunks_and_replacement_in_a_dataset_that_holds_records(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller
+) -> None:
+    """On PostgreSQL every upload is copied straight into the index, a chunk of 1,000 records at
+    a time, after deleting the rows the chunk's keys had: into an empty dataset or a filled one,
+    a key repeated in a later chunk (a kind in common, or none) fails whole and is named, and a
+    re-upload replaces a record's rows, the kinds it no longer has included."""
+    people = [
+        {
+            "id": f"p-{n}",
+            "email": f"p{n}@example.fr",
+            "phone": f"06 12 {n // 100:02d} 34 {n % 100:02d}",
+        }
+        for n in range(2_400)
+    ]
+    records = await _records(client, holder, people)
+    assert len(records) == 2_400
+
+    def only(record: dict[str, Any], kind: str, external_id: str) -> dict[str, Any]:
+        return {
+            **record,
+            "external_id": external_id,
+            "signatures": {kind: record["signatures"][kind]},
+        }
+
+    def repeats(batch: list[dict[str, Any]], first: int, later: int) -> list[list[dict[str, Any]]]:
+        same = batch[first]["external_id"]
+        common = [*batch[:later], {**batch[later], "external_id": same}, *batch[later + 1 :]]
+        disjoint = list(batch)
+        disjoint[first] = only(batch[first], "email", same)
+        disjoint[later] = only(batch[later], "phone", same)
+        return [common, disjoint]
+
+    async def refused(dataset: str, batch: list[dict[str, Any]], index: int) -> None:
+        before = await db_snapshot(app)
+        answer = await upload(client, holder, dataset, batch)
+        assert answer.status_code == 422, answer.text
+        details = answer.json()["error"]["details"]
+        assert [(d["index"], d["field"]) for d in details] == [(index, "external_id")], details
+        assert await db_snapshot(app) == before
+
+    dataset = await new_dataset(client, holder)
+    for batch in repeats(records[:1_500], 10, 1_200):  # empty: the second chunk repeats
+        await refused(dataset, batch, 1_200)
+    assert (await upload(client, holder, dataset, records[:1_500])).status_code == 200
+    for batch in repeats(records[1_000:], 100, 1_300):  # filled: the same
+        await refused(dataset, batch, 1_300)
+    replaced = [only(r, "email", r["external_id"]) for r in records[:1_200]]
+    answer = await upload(client, holder, dataset, replaced + records[1_500:])
+    assert answer.status_code == 200, answer.text
+    detail = (await client.get(f"/v1/datasets/{dataset}", headers=holder.headers)).json()
+    assert detail["records"] == 2_400
+    assert detail["by_kind"]["email"] == 2_400
+    assert detail["by_kind"]["phone"] == 2_400 - 1_200
+
+
 async def test_one_bad_record_rejects_the_batch_and_nothing_is_written(
     app: FastAPI, client: httpx.AsyncClient, holder: Caller
 ) -> None:
