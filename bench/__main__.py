@@ -5,7 +5,8 @@ python -m bench --scale large --keep-database # ... and keep the loaded database
 python -m bench --scale large --phases verify # the verify phases alone, on the kept database
 python -m bench --replicas 1                  # on a primary and a streaming replica of its own
 python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
-python -m bench blind [--rows N]              # blind mode: evaluation, push (bench/blind.py)
+python -m bench blind [--rows N] [--no-close-forms] # blind mode (bench/blind.py)
+python -m bench floor                         # a verify's SQL alone, pgbench (bench/floor.py)
 python -m bench soak [--seconds 120]          # hostile clients beside good ones (bench/soak.py)
 python -m bench names [--write-corpus]        # names as people write them (bench/names.py)
 """
@@ -24,6 +25,7 @@ from bench import names
 from bench import soak
 from bench.blind import bench_blind
 from bench.cluster import streaming_cluster
+from bench.floor import bench_floor
 from bench.service import run
 from bench.service import run_verify
 from bench.sign import bench_sign
@@ -92,6 +94,13 @@ def main() -> None:
     sign.add_argument("--rows", type=int, default=1_000_000)
     blind = commands.add_parser("blind", help="blind mode: evaluation rate, push beside HMAC")
     blind.add_argument("--rows", type=int, default=1_000_000)
+    blind.add_argument(
+        "--no-close-forms",
+        dest="close_forms",
+        action="store_false",
+        help="push both files without the close forms of names (the kinds' own signatures)",
+    )
+    commands.add_parser("floor", help="pgbench: a verify's statements alone, beside /healthz")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.command == "sign":
@@ -99,9 +108,14 @@ def main() -> None:
         title = f"idcheck sign, {args.rows:,} rows"
         (args.workdir / "sign.json").write_text(json.dumps(report, indent=2) + "\n")
     elif args.command == "blind":
-        report = bench_blind(args.rows, args.postgres_url, args.workdir)
-        title = f"blind mode, push of {args.rows:,} rows"
+        report = bench_blind(args.rows, args.postgres_url, args.workdir, args.close_forms)
+        forms = "" if args.close_forms else ", without close forms"
+        title = f"blind mode, push of {args.rows:,} rows{forms}"
         (args.workdir / "blind.json").write_text(json.dumps(report, indent=2) + "\n")
+    elif args.command == "floor":
+        report = bench_floor(args.postgres_url, args.workdir)
+        title = "a verify's statements on PostgreSQL alone, beside /healthz"
+        (args.workdir / "floor.json").write_text(json.dumps(report, indent=2) + "\n")
     elif args.phases == "verify":
         out = args.workdir / f"{args.scale}-verify.json"
         report = run_verify(args.scale, args.workers, args.workdir, out)

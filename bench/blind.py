@@ -102,7 +102,9 @@ def evaluation_rate(dsn: str, master: str, workdir: Path) -> dict[str, Any]:
     }
 
 
-def _push(base: str, key: str, source: Path, workdir: Path, name: str) -> dict[str, Any]:
+def _push(
+    base: str, key: str, source: Path, workdir: Path, name: str, close_forms: bool
+) -> dict[str, Any]:
     with httpx.Client(base_url=base, timeout=600) as client:
         dataset = client.post(
             "/v1/datasets",
@@ -116,7 +118,9 @@ def _push(base: str, key: str, source: Path, workdir: Path, name: str) -> dict[s
         "IDCHECK_STATE_DIR": str(workdir / "state"),
         "IDCHECK_CONFIG_DIR": str(workdir / "config"),
     }
-    args = [IDCHECK, "push", str(source), "--dataset", dataset, "--id-column"]
+    args = [IDCHECK, "push", str(source), "--dataset", dataset]
+    args += [] if close_forms else ["--no-close-forms"]
+    args += ["--id-column"]
     started = time.perf_counter()
     done = subprocess.run(
         [*args, HEADER["external_id"]], env=env, capture_output=True, text=True, check=False
@@ -137,7 +141,9 @@ def _push(base: str, key: str, source: Path, workdir: Path, name: str) -> dict[s
     }
 
 
-def push_times(dsn: str, master: str, rows: int, workdir: Path) -> dict[str, Any]:
+def push_times(
+    dsn: str, master: str, rows: int, workdir: Path, close_forms: bool
+) -> dict[str, Any]:
     source = workdir / f"customers-{rows}.csv"
     if not source.exists():
         write_csv(source, people(rows, seed=42))
@@ -147,7 +153,7 @@ def push_times(dsn: str, master: str, rows: int, workdir: Path) -> dict[str, Any
     ):
         hmac_holder = _org(client, admin, "holder")
         _settle(dsn)
-        hmac = _push(base, hmac_holder, source, workdir, "hmac")
+        hmac = _push(base, hmac_holder, source, workdir, "hmac", close_forms)
         blind_holder = client.post(
             "/v1/admin/orgs",
             json={"name": "bench-blind-holder", "role": "holder"},
@@ -160,16 +166,19 @@ def push_times(dsn: str, master: str, rows: int, workdir: Path) -> dict[str, Any
         ).json()["key"]
         _rotate_to_oprf(client, admin, blind_key)
         _settle(dsn)
-        blind = _push(base, blind_key, source, workdir, "blind")
+        blind = _push(base, blind_key, source, workdir, "blind", close_forms)
     return {
         "rows": rows,
+        "close_forms": close_forms,
         "hmac": hmac,
         "blind": blind,
         "blind_vs_hmac_time": blind["seconds"] / hmac["seconds"],
     }
 
 
-def bench_blind(rows: int, postgres_url: str, workdir: Path) -> dict[str, Any]:
+def bench_blind(
+    rows: int, postgres_url: str, workdir: Path, close_forms: bool = True
+) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
     report: dict[str, Any] = {"cpu_count": os.cpu_count()}
@@ -182,7 +191,7 @@ def bench_blind(rows: int, postgres_url: str, workdir: Path) -> dict[str, Any]:
             if phase == "evaluate":
                 report["evaluation"] = evaluation_rate(dsn, master, workdir)
             else:
-                report["push"] = push_times(dsn, master, rows, workdir)
+                report["push"] = push_times(dsn, master, rows, workdir, close_forms)
         finally:
             asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return report
