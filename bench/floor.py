@@ -91,10 +91,12 @@ def bench_floor(postgres_url: str, workdir: Path) -> dict[str, Any]:
     dsn = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
     asyncio.run(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
     try:
-        subprocess.run(
-            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-c", SETUP, dsn],
-            capture_output=True, text=True, check=True,
+        made = subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-", dsn],
+            input=SETUP, capture_output=True, text=True, check=False,
         )  # fmt: skip
+        if made.returncode != 0:
+            raise SystemExit(f"the tables were not made:\n{made.stderr}")
         script = workdir / "floor.sql"
         script.write_text(SCRIPT.format(values=VALUES - 6))
         subprocess.run(["psql", "-q", "-c", "CHECKPOINT", dsn], check=True)

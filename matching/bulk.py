@@ -1,10 +1,16 @@
 """Bulk uploads on PostgreSQL: records are copied by binary COPY straight into the destination,
-inside a savepoint, chunk by chunk; before each chunk, one statement deletes the rows its record
-keys had there (an upload replaces a record's rows) and says whether any of them came from this
-very batch, which would be a record key given twice. A repeat (or a key twice in one chunk) rolls
-the savepoint back, and the upload goes the staging way instead: a temporary table by COPY, then
-one set-based merge, which names every repeat. No INSERT per row, no ORM object per record, and
-nothing kept in memory but the chunk being copied.
+inside a savepoint, chunk by chunk, and a record key given twice sends the upload the staging way
+instead (the savepoint rolled back; a temporary table by COPY, then one set-based merge, which
+names every repeat). No INSERT per row, no ORM object per record, and nothing kept in memory but
+the chunk being copied.
+
+Into a destination that holds nothing of the dataset yet (a first upload, a fresh snapshot) there
+is nothing to replace: the chunks are copied as they come, and one count at the end finds a
+repeat. Into one that holds records, each chunk first deletes the rows its keys had (an upload
+replaces a record's rows), in one statement that also says whether one of them came from this
+very batch: a repeat. That statement probes the primary key; it is not run on an empty
+destination, whose statistics say "empty", so that PostgreSQL would scan the rows this upload
+has copied so far, every chunk again.
 
 SQLite has no COPY: index.replace_records serves it, chunk by chunk.
 """
@@ -33,11 +39,17 @@ class BulkLoad:
     itself inside a savepoint (``direct``), or a staging table dropped at the transaction's end."""
 
     def __init__(
-        self, session: AsyncSession, destination: Destination, *, direct: bool = False
+        self,
+        session: AsyncSession,
+        destination: Destination,
+        *,
+        direct: bool = False,
+        replacing: bool = False,
     ) -> None:
         self.session = session
         self.destination = destination
         self.direct = direct
+        self.replacing = replacing  # direct, into a destination that held records
         self._savepoint: Any = None
         self._batch_id: Any = None
         self._constants: tuple[Any, ...] = ()
@@ -62,7 +74,8 @@ class BulkLoad:
     ) -> "BulkLoad":
         """Straight into the destination. The caller holds the dataset's row lock: no other
         upload writes to it meanwhile."""
-        bulk = cls(session, destination, direct=True)
+        held = await session.scalar(sa.select(sa.literal(1)).where(destination.scope()).limit(1))
+        bulk = cls(session, destination, direct=True, replacing=held is not None)
         await bulk.start(holder_org_id, batch_id)
         return bulk
 
@@ -98,9 +111,10 @@ class BulkLoad:
         await self._connection.copy_records_to_table(self.name, records=rows, columns=_COLUMNS)
 
     async def _copy_direct(self, records: Sequence[tuple[int, IndexedRecord]]) -> None:
-        keys = [record.record_key for _, record in records]
-        if len(set(keys)) != len(keys) or await self._replace(keys):
-            raise RepeatedKeys()
+        if self.replacing:
+            keys = [record.record_key for _, record in records]
+            if len(set(keys)) != len(keys) or await self._replace(keys):
+                raise RepeatedKeys()
         rows = [
             (r.record_key, SLOT_CODES[slot], r.key_version, value, r.updated_at, r.expires_on,
              *self._constants)
@@ -129,8 +143,19 @@ class BulkLoad:
         )
         return bool(repeated)
 
-    async def finish_direct(self) -> None:
-        """After the last chunk of a direct copy: the rows stay in the transaction."""
+    async def finish_direct(self, records: int) -> None:
+        """After the last chunk of a direct copy of ``records`` records: into an empty
+        destination, each under a key of its own, or RepeatedKeys (two records under one key
+        with no kind in common break no constraint). The rows stay in the transaction."""
+        if not self.replacing:
+            table = self.destination.table
+            keys = await self.session.scalar(
+                sa.select(sa.func.count(sa.distinct(table.c.record_key))).where(
+                    self.destination.scope()
+                )
+            )
+            if keys != records:
+                raise RepeatedKeys()
         await self._savepoint.commit()  # RELEASE SAVEPOINT
 
     async def staged(self) -> "BulkLoad":

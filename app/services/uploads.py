@@ -260,7 +260,7 @@ class _Writer:
         if self.bulk is None or self.details:
             return
         if self.bulk.direct:
-            await self.bulk.finish_direct()
+            await self.bulk.finish_direct(self.written)
             return
         for index in await self.bulk.repeated():
             self.details.append(
