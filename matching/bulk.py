@@ -8,9 +8,10 @@ Into a destination that holds nothing of the dataset yet (a first upload, a fres
 is nothing to replace: the chunks are copied as they come, and one count at the end finds a
 repeat. Into one that holds records, each chunk first deletes the rows its keys had (an upload
 replaces a record's rows), in one statement that also says whether one of them came from this
-very batch: a repeat. That statement probes the primary key; it is not run on an empty
-destination, whose statistics say "empty", so that PostgreSQL would scan the rows this upload
-has copied so far, every chunk again.
+very batch: a repeat. That statement is planned from the statistics of the table or partition
+that holds the dataset: counted (nearly) empty, PostgreSQL reads all of the dataset's keys for
+each chunk instead of the chunk's own. So it is not run on an empty destination (whose rows are
+all this upload's), and a destination whose statistics lag a tenth behind is analysed first.
 
 SQLite has no COPY: index.replace_records serves it, chunk by chunk.
 """
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.index import Destination
 from matching.index import IndexedRecord
+from matching.statistics import analyze_if_stale
 from signatures import SLOT_CODES
 
 _COLUMNS = ("ordinal", "record_key", "kind", "key_version", "value", "updated_at", "expires_on")
@@ -74,7 +76,11 @@ class BulkLoad:
     ) -> "BulkLoad":
         """Straight into the destination. The caller holds the dataset's row lock: no other
         upload writes to it meanwhile."""
-        held = await session.scalar(sa.select(sa.literal(1)).where(destination.scope()).limit(1))
+        held = await session.scalar(
+            sa.select(sa.literal_column("tableoid")).where(destination.scope()).limit(1)
+        )
+        if held is not None:  # the table, or the dataset's partition, that holds its rows
+            await analyze_if_stale(session, held)
         bulk = cls(session, destination, direct=True, replacing=held is not None)
         await bulk.start(holder_org_id, batch_id)
         return bulk

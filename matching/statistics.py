@@ -52,3 +52,25 @@ async def refresh_statistics(session: AsyncSession) -> list[str]:
     for table in stale:
         await analyze(session, table)
     return stale
+
+
+async def analyze_if_stale(session: AsyncSession, relation: int) -> bool:
+    """Analyse one table or partition (by its oid) whose statistics lag a tenth behind its rows:
+    an upload's per-chunk deletes (matching/bulk.py) are planned from them, and with a dataset's
+    partition still counted empty PostgreSQL reads all of the dataset's keys for each chunk."""
+    row = (
+        await session.execute(
+            sa.text(
+                "SELECT relid::regclass::text, n_live_tup, n_mod_since_analyze"
+                " FROM pg_stat_user_tables WHERE relid = :relation"
+            ),
+            {"relation": relation},
+        )
+    ).first()
+    if row is None:
+        return False
+    name, live, changed = row
+    if changed < MIN_CHANGES or changed <= STALE_FRACTION * live:
+        return False
+    await session.execute(sa.text(f"ANALYZE {name}"))  # a name from the catalogue, quoted
+    return True

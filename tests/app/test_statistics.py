@@ -77,3 +77,46 @@ async def test_a_large_upload_analyses_the_table_before_it_commits(
         after = await _last_analyze(app)
         assert after is not None
         assert before is None or after > before  # type: ignore[operator]
+
+
+async def _partition_analysed(app: FastAPI, dataset: str) -> tuple[int, object]:
+    """The changes since the last analysis of the table or partition that holds the dataset,
+    and when that was."""
+    async with app.state.sessionmaker() as session:
+        row = (
+            await session.execute(
+                sa.text(
+                    "SELECT n_mod_since_analyze, coalesce(last_analyze, last_autoanalyze)"
+                    " FROM pg_stat_user_tables WHERE relid ="
+                    " (SELECT tableoid FROM signature_index WHERE dataset_id = :d LIMIT 1)"
+                ),
+                {"d": dataset},
+            )
+        ).one()
+    return int(row[0]), row[1]
+
+
+async def test_an_upload_into_a_filled_dataset_first_analyses_its_stale_partition(
+    app: FastAPI, client: AsyncClient, holder: Caller
+) -> None:
+    """Its per-chunk deletes are planned from the statistics of the dataset's partition
+    (matching/bulk.py): counted empty, each would read all of the dataset's keys."""
+    async with app.state.sessionmaker() as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+    dataset = await new_dataset(client, holder)
+    version, key = await signing_key(client, holder)
+    records = holder_records(_people(2500), key, version)  # about 15,000 rows: not "large"
+    assert (await upload(client, holder, dataset, records)).status_code == 200
+    if not postgresql:  # no statistics and no bulk path: the upload replaces chunk by chunk
+        assert (await upload(client, holder, dataset, records[:10])).status_code == 200
+        return
+    for _ in range(60):  # the counts reach shared memory within a few seconds (see above)
+        changed, before = await _partition_analysed(app, dataset)
+        if changed >= 10_000:
+            break
+        await asyncio.sleep(0.5)
+    assert changed >= 10_000
+    assert (await upload(client, holder, dataset, records[:10])).status_code == 200
+    _, after = await _partition_analysed(app, dataset)
+    assert after is not None
+    assert before is None or after > before  # type: ignore[operator]
