@@ -23,6 +23,11 @@ MIN_CHANGES = 10_000  # below this, any plan is fast
 LARGE_CHANGE = 100_000  # signatures: an upload this large analyses the table before it commits
 
 
+def _stale(live: int, changed: int) -> bool:
+    """Changed by a tenth since its last analysis, and by enough rows for a plan to care."""
+    return changed >= MIN_CHANGES and changed > STALE_FRACTION * live
+
+
 async def analyze(session: AsyncSession, table: str = "signature_index") -> None:
     if table not in TABLES:
         raise ValueError(f"not a signature table: {table}")
@@ -47,7 +52,7 @@ async def refresh_statistics(session: AsyncSession) -> list[str]:
     stale = [
         str(name)
         for name, live, changed in rows
-        if name in TABLES and changed >= MIN_CHANGES and changed > STALE_FRACTION * live
+        if name in TABLES and _stale(live, changed)
     ]
     for table in stale:
         await analyze(session, table)
@@ -70,7 +75,7 @@ async def analyze_if_stale(session: AsyncSession, relation: int) -> bool:
     if row is None:
         return False
     name, live, changed = row
-    if changed < MIN_CHANGES or changed <= STALE_FRACTION * live:
+    if not _stale(live, changed):
         return False
     await session.execute(sa.text(f"ANALYZE {name}"))  # a name from the catalogue, quoted
     return True
