@@ -13,7 +13,6 @@ push into its own dataset, the HMAC one first, then the OPRF version made curren
 file pushed blind.
 """
 
-import asyncio
 import json
 import os
 import secrets
@@ -29,9 +28,9 @@ import rbcl
 from app.cli.people import HEADER
 from app.cli.people import people
 from app.cli.people import write_csv
-from bench.service import _admin
 from bench.service import _org
 from bench.service import _settle
+from bench.service import scratch_database
 from bench.service import server
 from signatures import derive_oprf_secret
 from signatures import oprf
@@ -180,18 +179,9 @@ def bench_blind(
     rows: int, postgres_url: str, workdir: Path, close_forms: bool = True
 ) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
-    admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
     report: dict[str, Any] = {"cpu_count": os.cpu_count()}
-    for phase in ("evaluate", "push"):
-        name = f"idcheck_bench_{secrets.token_hex(4)}"
-        dsn = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
-        asyncio.run(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
-        master = secrets.token_hex(32)
-        try:
-            if phase == "evaluate":
-                report["evaluation"] = evaluation_rate(dsn, master, workdir)
-            else:
-                report["push"] = push_times(dsn, master, rows, workdir, close_forms)
-        finally:
-            asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(postgres_url) as dsn:
+        report["evaluation"] = evaluation_rate(dsn, secrets.token_hex(32), workdir)
+    with scratch_database(postgres_url) as dsn:
+        report["push"] = push_times(dsn, secrets.token_hex(32), rows, workdir, close_forms)
     return report

@@ -12,7 +12,6 @@ answers in Python besides. Run alone:
     python -m bench floor
 """
 
-import asyncio
 import re
 import secrets
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from typing import Final
 
-from bench.service import _admin
+from bench.service import scratch_database
 from bench.service import server
 from bench.wrk import run_wrk
 
@@ -86,11 +85,7 @@ def _pgbench(dsn: str, script: Path, clients: int) -> dict[str, float]:
 
 def bench_floor(postgres_url: str, workdir: Path) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
-    admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"idcheck_bench_{secrets.token_hex(4)}"
-    dsn = admin_dsn.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
-    try:
+    with scratch_database(postgres_url) as dsn:
         made = subprocess.run(
             ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-", dsn],
             input=SETUP, capture_output=True, text=True, check=False,
@@ -106,8 +101,6 @@ def bench_floor(postgres_url: str, workdir: Path) -> dict[str, Any]:
             )
         floor = _pgbench(dsn, script, CLIENTS)
         one = _pgbench(dsn, script, 1)
-    finally:
-        asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return {
         "clients": CLIENTS,
         "healthz_requests_per_second": healthz["requests_per_second"],

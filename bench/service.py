@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -605,6 +606,19 @@ async def _admin(dsn: str, statement: str, fetch: bool = False) -> Any:
         )
     finally:
         await connection.close()
+
+
+@contextmanager
+def scratch_database(postgres_url: str) -> Iterator[str]:
+    """A database of the benchmark's own on the server of ``postgres_url``, dropped when done:
+    yields its libpq URL."""
+    admin_dsn = postgres_url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"idcheck_bench_{secrets.token_hex(4)}"
+    asyncio.run(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def default_workdir() -> Path:
