@@ -49,11 +49,7 @@ async def refresh_statistics(session: AsyncSession) -> list[str]:
             " GROUP BY 1"
         )
     )
-    stale = [
-        str(name)
-        for name, live, changed in rows
-        if name in TABLES and _stale(live, changed)
-    ]
+    stale = [str(name) for name, live, changed in rows if name in TABLES and _stale(live, changed)]
     for table in stale:
         await analyze(session, table)
     return stale
