@@ -10,6 +10,7 @@ from app.errors import Conflict
 from app.errors import NotFound
 from app.models import Batch
 from app.models import Dataset
+from app.models import Snapshot
 from app.services.audit import audit
 from app.services.pages import PageRequest
 from app.services.pages import page
@@ -62,10 +63,12 @@ async def counts(session: AsyncSession, dataset: Dataset) -> DatasetCounts:
 
 
 async def remove_dataset(session: AsyncSession, owner: Principal, dataset: Dataset) -> None:
-    """Every signature of the dataset goes, then the dataset and its batches."""
+    """Every signature of the dataset goes (its own and its snapshots'), then its snapshots,
+    batches and the dataset itself."""
     records = (await dataset_counts(session, dataset.id)).records
     await audit(session, owner, AuditAction.DATASET_DELETE, dataset_id=dataset.id, records=records)
     await delete_dataset(session, dataset.id)
+    await session.execute(sa.delete(Snapshot).where(Snapshot.dataset_id == dataset.id))
     await session.execute(sa.delete(Batch).where(Batch.dataset_id == dataset.id))
     await session.delete(dataset)
     await session.flush()

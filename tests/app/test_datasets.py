@@ -1,12 +1,18 @@
 """Holders' datasets and uploads: JSON and NDJSON, replacement, erasure, tenants, bad input."""
 
+import asyncio
 import json
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app.models import Snapshot
+from matching import signature_index
+from matching.tables import snapshot_index
 from signatures import MAX_CLOSE_FORMS
 from tests.helpers.inprocess import Caller
 from tests.helpers.inprocess import db_snapshot
@@ -141,6 +147,80 @@ async def test_records_delete_erases_at_once(
     assert deleted.json() == {"deleted": 2}
     verdicts = await _verdicts(client, buyer, ["person1@example.fr", "person3@example.fr"])
     assert verdicts == ["unverified", "partial"]
+
+
+async def _rows_of(app: FastAPI, dataset: str) -> dict[str, int]:
+    """The dataset's rows in each table that holds them (none has a foreign key to datasets)."""
+    counts = {}
+    async with app.state.sessionmaker() as session:
+        for table in (signature_index, snapshot_index, Snapshot.__table__):
+            counts[table.name] = await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.dataset_id == UUID(dataset))
+            )
+    return counts
+
+
+async def test_a_deleted_dataset_leaves_no_row_behind(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller, buyer: Caller
+) -> None:
+    dataset = await new_dataset(client, holder)
+    records = await _records(client, holder)
+    await upload(client, holder, dataset, records)
+    snapshots = f"/v1/datasets/{dataset}/snapshots"
+    committed = (await client.post(snapshots, json={}, headers=holder.headers)).json()["id"]
+    await client.post(f"{snapshots}/{committed}/records", json={"records": records},
+                      headers=holder.headers)  # fmt: skip
+    await client.post(f"{snapshots}/{committed}/commit", json={}, headers=holder.headers)
+    staged = (await client.post(snapshots, json={}, headers=holder.headers)).json()["id"]
+    answer = await client.post(
+        f"{snapshots}/{staged}/records", json={"records": records}, headers=holder.headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert await _rows_of(app, dataset) == {
+        "signature_index": 20, "snapshot_index": 20, "snapshots": 2,
+    }  # fmt: skip
+    gone = await client.delete(f"/v1/datasets/{dataset}", headers=holder.headers)
+    assert gone.status_code == 204, gone.text
+    assert await _rows_of(app, dataset) == {
+        "signature_index": 0, "snapshot_index": 0, "snapshots": 0,
+    }  # fmt: skip
+    assert await _verdicts(client, buyer, ["person1@example.fr"]) == ["unverified"]
+
+
+async def test_an_upload_that_ends_after_its_dataset_was_deleted_writes_nothing(
+    app: FastAPI, client: httpx.AsyncClient, holder: Caller
+) -> None:
+    """The body is read before the transaction; the dataset is loaded again under its lock."""
+    dataset = await new_dataset(client, holder)
+    body = "".join(json.dumps(r) + "\n" for r in await _records(client, holder)).encode()
+    sent_half = asyncio.Event()
+    deleted = asyncio.Event()
+
+    async def slowly() -> Any:
+        yield body[: len(body) // 2]
+        sent_half.set()
+        await deleted.wait()
+        yield body[len(body) // 2 :]
+
+    uploading = asyncio.create_task(
+        client.post(
+            f"/v1/datasets/{dataset}/records",
+            content=slowly(),
+            headers={**holder.headers, "Content-Type": "application/x-ndjson"},
+        )
+    )
+    await sent_half.wait()
+    gone = await client.delete(f"/v1/datasets/{dataset}", headers=holder.headers)
+    assert gone.status_code == 204, gone.text
+    deleted.set()
+    answer = await uploading
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"]["code"] == "not_found"
+    assert await _rows_of(app, dataset) == {
+        "signature_index": 0, "snapshot_index": 0, "snapshots": 0,
+    }  # fmt: skip
 
 
 def _bad_batches(good: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]], int, str]]:
