@@ -151,10 +151,12 @@ async def test_records_delete_erases_at_once(
 
 async def _rows_of(app: FastAPI, dataset: str) -> dict[str, int]:
     """The dataset's rows in each table that holds them (none has a foreign key to datasets)."""
+    tables = {"signature_index": signature_index, "snapshot_index": snapshot_index,
+              "snapshots": Snapshot.__table__}  # fmt: skip
     counts = {}
     async with app.state.sessionmaker() as session:
-        for table in (signature_index, snapshot_index, Snapshot.__table__):
-            counts[table.name] = await session.scalar(
+        for name, table in tables.items():
+            counts[name] = await session.scalar(
                 sa.select(sa.func.count())
                 .select_from(table)
                 .where(table.c.dataset_id == UUID(dataset))
