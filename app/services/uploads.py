@@ -16,6 +16,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from typing import IO
 from typing import Any
 from typing import Final
 from uuid import UUID
@@ -128,13 +129,15 @@ class _Checker:
 
 
 class Spool:
-    """An upload's checked records, chunk by chunk, in an unnamed temporary file (mode 0600,
-    gone when closed): the body is read whole before the transaction that writes it begins, so
-    that no client holds a connection or a lock while it sends. It holds what the index holds,
-    record keys and index values, never a client's signature or external_id."""
+    """An upload's checked records, chunk by chunk, in unnamed temporary files (mode 0600, gone
+    when closed): the body is read whole before the transaction that writes it begins, so that no
+    client holds a connection or a lock while it sends. It holds what the index holds, record keys
+    and index values, never a client's signature or external_id; each chunk's record keys are
+    also kept apart, for a writer that goes through the keys before the rows."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._keys = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self.chunks = 0
         self.records = 0
         self._pending: list[tuple[int, IndexedRecord]] = []
@@ -148,18 +151,28 @@ class Spool:
     def _dump(self) -> None:
         if self._pending:
             pickle.dump(self._pending, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            keys = [record.record_key for _, record in self._pending]
+            pickle.dump(keys, self._keys, protocol=pickle.HIGHEST_PROTOCOL)
             self.chunks += 1
             self._pending = []
 
     def read(self) -> Iterator[list[tuple[int, IndexedRecord]]]:
+        yield from self._load(self._file)
+
+    def record_keys(self) -> Iterator[list[bytes]]:
+        """Each chunk's record keys, in order."""
+        yield from self._load(self._keys)
+
+    def _load(self, file: IO[bytes]) -> Iterator[Any]:
         self._dump()
-        self._file.seek(0)
+        file.seek(0)
         for _ in range(self.chunks):
             # Only this process wrote the file, unnamed and private: nothing else can feed it.
-            yield pickle.load(self._file)  # noqa: S301
+            yield pickle.load(file)  # noqa: S301
 
     def close(self) -> None:
         self._file.close()
+        self._keys.close()
 
 
 async def spool_records(
@@ -250,6 +263,21 @@ class _Writer:
         )
         self._count(chunk)
 
+    async def write_direct(self, spool: Spool) -> None:
+        """Straight into the destination: every record key first, then every row (bulk.py)."""
+        assert self.bulk is not None
+        for keys in spool.record_keys():
+            await self.bulk.claim(keys)
+        await self.bulk.copy_all(self._counted(spool.read()))
+        await self.bulk.finish_direct()
+
+    def _counted(
+        self, chunks: Iterator[list[tuple[int, IndexedRecord]]]
+    ) -> Iterator[list[tuple[int, IndexedRecord]]]:
+        for chunk in chunks:
+            self._count(chunk)
+            yield chunk
+
     def _count(self, chunk: list[tuple[int, IndexedRecord]]) -> None:
         self.written += len(chunk)
         for _, record in chunk:
@@ -258,9 +286,6 @@ class _Writer:
 
     async def finish(self) -> None:
         if self.bulk is None or self.details:
-            return
-        if self.bulk.direct:
-            await self.bulk.finish_direct(self.written)
             return
         for index in await self.bulk.repeated():
             self.details.append(
@@ -271,6 +296,9 @@ class _Writer:
 
 
 async def _write(writer: _Writer, spool: Spool) -> _Writer:
+    if writer.bulk is not None and writer.bulk.direct:
+        await writer.write_direct(spool)
+        return writer
     for chunk in spool.read():
         await writer.write(chunk)
         if len(writer.details) >= MAX_DETAILS:

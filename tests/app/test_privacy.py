@@ -140,8 +140,10 @@ async def test_an_upload_spool_holds_no_client_value(app: FastAPI) -> None:
     spool = await spool_records(keyring, dataset, lines(), max_records=10)
     try:
         (chunk,) = list(spool.read())  # read() writes out the last chunk first
-        spool._file.seek(0)
-        kept = spool._file.read()
+        kept = b""
+        for file in (spool._file, spool._keys):  # the records, and their keys apart
+            file.seek(0)
+            kept += file.read()
     finally:
         spool.close()
     assert kept
