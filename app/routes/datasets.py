@@ -107,7 +107,8 @@ async def get_dataset(dataset: OwnedDataset, session: SessionDep) -> DatasetDeta
 async def delete_dataset(
     dataset: OwnedDataset, holder: HolderPrincipal, session: SessionDep
 ) -> Response:
-    """Every signature of the dataset is gone."""
+    """Every signature of the dataset is gone, with its snapshots (open or committed) and what
+    was uploaded into them."""
     await service.remove_dataset(session, holder, dataset)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
