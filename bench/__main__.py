@@ -3,6 +3,7 @@
 python -m bench --scale small [--workers 2]   # the service on PostgreSQL (bench/service.py)
 python -m bench --scale large --keep-database # ... and keep the loaded database
 python -m bench --scale large --phases verify # the verify phases alone, on the kept database
+python -m bench --scale large --no-close-forms # holders' files without close forms of names
 python -m bench --replicas 1                  # on a primary and a streaming replica of its own
 python -m bench sign [--rows N]               # idcheck sign alone (bench/sign.py)
 python -m bench blind [--rows N] [--no-close-forms] # blind mode (bench/blind.py)
@@ -89,6 +90,12 @@ def main() -> None:
         help="start a PostgreSQL primary and this many streaming replicas of its own (in a\n"
         "temporary folder) and run on them, the service's lookups on the replicas",
     )
+    parser.add_argument(
+        "--no-close-forms",
+        dest="close_forms",
+        action="store_false",
+        help="the holders' files without the close forms of names (5.9 values a record, not 42)",
+    )
     commands = parser.add_subparsers(dest="command")
     sign = commands.add_parser("sign", help="idcheck sign on a generated French customer file")
     sign.add_argument("--rows", type=int, default=1_000_000)
@@ -143,6 +150,7 @@ def main() -> None:
             args.workdir,
             out,
             keep_db=args.keep_database,
+            close_forms=args.close_forms,
         )
         title = f"idcheck against raw limits, scale {args.scale}"
     print(json.dumps(report, indent=2))

@@ -59,8 +59,8 @@ class SignedFile:
                 yield block
 
 
-def _sign_chunk(args: tuple[list[dict[str, str]], bytes]) -> tuple[list[str], int]:
-    rows, key = args
+def _sign_chunk(args: tuple[list[dict[str, str]], bytes, bool]) -> tuple[list[str], int]:
+    rows, key, close_forms = args
     start = date(2026, 10, 1)
     lines, signatures = [], 0
     for row in rows:
@@ -73,12 +73,17 @@ def _sign_chunk(args: tuple[list[dict[str, str]], bytes]) -> tuple[list[str], in
                 "key_version": 1,
                 **signed.upload(),
             }
+            if not close_forms:
+                record.pop("close", None)
             lines.append(json.dumps(record) + "\n")
-            signatures += len(signed.signatures) + sum(map(len, signed.close.values()))
+            signatures += len(signed.signatures)
+            signatures += sum(map(len, signed.close.values())) if close_forms else 0
     return lines, signatures
 
 
-def _signed_chunks(count: int, seed: int, key: bytes) -> Generator[tuple[list[str], int]]:
+def _signed_chunks(
+    count: int, seed: int, key: bytes, close_forms: bool
+) -> Generator[tuple[list[str], int]]:
     """Signed chunks in order, with a few in flight per process: memory stays flat.
 
     (Pool.imap would read the whole input ahead, ten million rows at the large scale.)
@@ -91,16 +96,22 @@ def _signed_chunks(count: int, seed: int, key: bytes) -> Generator[tuple[list[st
                 chunk = list(islice(rows, CHUNK_ROWS))
                 if not chunk:
                     break
-                window.append(pool.apply_async(_sign_chunk, ((chunk, key),)))
+                window.append(pool.apply_async(_sign_chunk, ((chunk, key, close_forms),)))
             if not window:
                 return
             yield window.popleft().get()
 
 
 def write_signed(
-    files: list[int], key: bytes, seed: int, workdir: Path, prefix: str = "holders"
+    files: list[int],
+    key: bytes,
+    seed: int,
+    workdir: Path,
+    prefix: str = "holders",
+    close_forms: bool = True,
 ) -> list[SignedFile]:
-    """Generate and sign ``sum(files)`` people into one NDJSON file per entry of ``files``.
+    """Generate and sign ``sum(files)`` people into one NDJSON file per entry of ``files``, with
+    the close forms of their names unless ``close_forms`` is false.
 
     Rows that sign to nothing (every field invalid) are left out, so a file may hold a few fewer
     records than its entry.
@@ -108,7 +119,7 @@ def write_signed(
     if any(size % CHUNK_ROWS for size in files):
         raise ValueError(f"file sizes are multiples of {CHUNK_ROWS}")
     written: list[SignedFile] = []
-    chunks = _signed_chunks(sum(files), seed, key)
+    chunks = _signed_chunks(sum(files), seed, key, close_forms)
     with closing(chunks):  # closing it ends the pool
         for number, size in enumerate(files):
             path = workdir / f"{prefix}-{number}.ndjson"
