@@ -139,13 +139,25 @@ INDEX_BYTES = (
     " AS part UNION ALL SELECT inhrelid FROM pg_inherits"
     " WHERE inhparent = 'signature_index'::regclass) AS parts"
 )
+# What a lookup reads: signature_index's partitions and their index on `value` (not the primary
+# key, nor the expiry index, which uploads and the purge use). pg_prewarm answers in blocks.
+PREWARM = (
+    "SELECT sum(pg_prewarm(relation, 'read'))::bigint * current_setting('block_size')::bigint"
+    " FROM (SELECT inhrelid AS relation FROM pg_inherits"
+    " WHERE inhparent = 'signature_index'::regclass"
+    " UNION ALL SELECT i.indexrelid FROM pg_index i"
+    " JOIN pg_inherits h ON h.inhrelid = i.indrelid"
+    " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+    " WHERE h.inhparent = 'signature_index'::regclass AND a.attname = 'value') AS lookups"
+)
 
 
 async def raw_copy(
     dsn: str, files: list[SignedFile], keyring: KeyRing, dataset: str, holder: str
 ) -> float:
     """The same rows by asyncpg COPY into a table built, partitioned and indexed like
-    signature_index.
+    signature_index, dropped once timed (at 10 M records it is as large as the index, 19 GB
+    without close forms: left, it would push the index out of memory and fill the disk).
 
     Only the COPY is timed; building the rows (hashing, as the server does) is not.
     """
@@ -176,26 +188,34 @@ async def raw_copy(
                 )
                 seconds += time.perf_counter() - started
                 rows += len(part)
+        await connection.execute("DROP TABLE raw_index")
         return rows / seconds
     finally:
         await connection.close()
 
 
-async def raw_lookups(dsn: str, values: list[bytes]) -> float:
-    """The same index values looked up in batches of 1,000 (= ANY), on one connection."""
-    connection = await asyncpg.connect(dsn)
+async def raw_lookups(dsn: str, values: list[bytes], connections: int = 1) -> float:
+    """The same index values looked up in batches of 1,000 (= ANY), on ``connections``
+    connections at once (each takes every ``connections``-th batch): values/s."""
+    query = (
+        "SELECT value, holder_org_id, max(updated_at) FROM signature_index "
+        "WHERE value = ANY($1::bytea[]) AND expires_on > current_date "
+        "GROUP BY value, holder_org_id"
+    )
+    batches = [values[start : start + 1000] for start in range(0, len(values), 1000)]
+    opened = [await asyncpg.connect(dsn) for _ in range(connections)]
     try:
-        query = (
-            "SELECT value, holder_org_id, max(updated_at) FROM signature_index "
-            "WHERE value = ANY($1::bytea[]) AND expires_on > current_date "
-            "GROUP BY value, holder_org_id"
-        )
+
+        async def run(connection: asyncpg.Connection, share: list[list[bytes]]) -> None:
+            for batch in share:
+                await connection.fetch(query, batch)
+
         started = time.perf_counter()
-        for start in range(0, len(values), 1000):
-            await connection.fetch(query, values[start : start + 1000])
+        await asyncio.gather(*(run(c, batches[n::connections]) for n, c in enumerate(opened)))
         return len(values) / (time.perf_counter() - started)
     finally:
-        await connection.close()
+        for connection in opened:
+            await connection.close()
 
 
 async def load(base: str, path: str, bodies: list[Any], headers: dict[str, str]) -> list[float]:
@@ -363,7 +383,7 @@ def run(
                 }
                 | {"p99_growth": last["p99_ms"] / first["p99_ms"]},
             )
-            keep("psi", _peer(base, buyer, sizes))
+            keep("psi", _peer(base, buyer, lookups_dsn, keyring, sizes, workers))
         if keep_db:  # only a database that was loaded whole is kept
             state = kept_database(workdir, scale)
             state.unlink(missing_ok=True)
@@ -434,8 +454,9 @@ def kept_database(workdir: Path, scale: str) -> Path:
 
 
 def run_verify(scale: str, workers: int, workdir: Path, out: Path) -> dict[str, Any]:
-    """The verify phases alone, against the database a `--keep-database` run loaded: minutes
-    where loading 10 M records takes two hours. The database is kept again (drop it yourself)."""
+    """The verify phases and the PSI peer alone, against the database a `--keep-database` run
+    loaded: minutes where loading 10 M records takes two hours. The database is kept again (drop
+    it yourself)."""
     kept = kept_database(workdir, scale)
     if not kept.exists():
         raise SystemExit(f"no kept database: run `python -m bench --scale {scale} --keep-database`")
@@ -457,6 +478,7 @@ def run_verify(scale: str, workers: int, workdir: Path, out: Path) -> dict[str, 
         buyer, buyers = _buyers(client, admin)
         _settle(dsn)
         report["verify"] = _verify(base, buyer, buyers, dsn, buyer_rows, keyring, sizes, workdir)
+        report["psi"] = _peer(base, buyer, dsn, keyring, sizes, workers)
     out.write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -519,6 +541,7 @@ def _verify(
         {"purpose": "bench", "records": buyer_rows[i : i + 1000]}
         for i in range(0, len(buyer_rows), 1000)
     ]
+    memory = _prewarm(dsn)
     started = time.perf_counter()
     asyncio.run(load(base, "/v1/verify", bodies, headers))
     seconds = time.perf_counter() - started
@@ -544,6 +567,7 @@ def _verify(
         base, "/healthz", connections=CONCURRENCY, seconds=sizes.singles, workdir=workdir
     )
     return {
+        "prewarmed": memory,
         "batch": {
             "records_per_second": len(buyer_rows) / seconds,
             "lookups_per_second": service_lookups,
@@ -567,7 +591,12 @@ def _verify(
     }
 
 
-def _peer(base: str, buyer: str, sizes: Scale) -> dict[str, Any]:
+def _peer(
+    base: str, buyer: str, dsn: str, keyring: KeyRing, sizes: Scale, workers: int
+) -> dict[str, Any]:
+    """The PSI peer beside idcheck's email-only verify of the same sets; and, as the ceiling of
+    that speed-up on this machine, the buyer's index values looked up by asyncpg alone (on as
+    many connections as the server has workers): no HTTP, no parsing, no signing, no metering."""
     known = list(people(sizes.psi, seed=11))
     strangers = list(people(sizes.buyers, seed=99))
     holder_emails = [e for r in known if (e := normalize_field("email", r["email"]))]
@@ -582,6 +611,12 @@ def _peer(base: str, buyer: str, sizes: Scale) -> dict[str, Any]:
     started = time.perf_counter()
     asyncio.run(load(base, "/v1/verify", bodies, headers))
     ours = time.perf_counter() - started
+    values = [
+        keyring.index_value(1, bytes.fromhex(signature))
+        for email in buyer_emails
+        for signature in sign_record({"email": email}, keyring.signing_key(1)).signatures.values()
+    ]
+    lookups_alone = len(values) / asyncio.run(raw_lookups(dsn, values, connections=workers))
     return {
         "holder_emails": len(holder_emails),
         "buyer_emails": len(buyer_emails),
@@ -589,7 +624,22 @@ def _peer(base: str, buyer: str, sizes: Scale) -> dict[str, Any]:
         "psi_intersection": psi_size,
         "idcheck_seconds": ours,
         "speedup": psi_seconds / ours,
+        "lookups_alone_seconds": lookups_alone,
+        "speedup_ceiling": psi_seconds / lookups_alone,
     }
+
+
+def _prewarm(dsn: str) -> dict[str, float]:
+    """Before the verify phases: what a lookup reads, read into memory (pg_prewarm), as a
+    serving PostgreSQL holds it (and its autoprewarm reloads it after a restart). Without this,
+    the first phase paid for whatever the run did before: at 10 M records, right after the raw
+    COPY's table had pushed the index out, raw batch verify read 8.6 GB from disk (vmstat) and
+    ran at 1,726 records/s (2,991 at the small scale); signed verify, next, on the same values,
+    ran as fast as at the small scale."""
+    started = time.perf_counter()
+    asyncio.run(_admin(dsn, "CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+    read = asyncio.run(_admin(dsn, PREWARM, fetch=True))
+    return {"megabytes": read / 2**20, "seconds": time.perf_counter() - started}
 
 
 def _settle(dsn: str) -> None:
