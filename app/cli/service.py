@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 from typing import TypeVar
 
 import click
@@ -207,21 +209,26 @@ def _serve(
 ) -> None:
     import uvicorn
 
+    from app.cli.workers import serve_workers
     from app.logs import log_config
 
-    uvicorn.run(
-        "app.main:serving_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        access_log=False,
-        log_config=log_config(settings.log_level, settings.log_format),
-        server_header=False,
-        http="app.protocol:HeaderDeadlineProtocol",  # a deadline on the request's headers
-    )
+    options: dict[str, Any] = {
+        "app": "app.main:serving_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "ssl_certfile": str(ssl_certfile) if ssl_certfile else None,
+        "ssl_keyfile": str(ssl_keyfile) if ssl_keyfile else None,
+        "access_log": False,
+        "log_config": log_config(settings.log_level, settings.log_format),
+        "server_header": False,
+        "http": "app.protocol:HeaderDeadlineProtocol",  # a deadline on the request's headers
+    }
+    if workers > 1 and sys.platform == "linux":  # a listening socket each (app/cli/workers.py)
+        if status := serve_workers(workers, options):
+            raise SystemExit(status)
+        return
+    uvicorn.run(**options, workers=workers)
 
 
 @click.command("migrate")
