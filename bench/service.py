@@ -139,16 +139,19 @@ INDEX_BYTES = (
     " AS part UNION ALL SELECT inhrelid FROM pg_inherits"
     " WHERE inhparent = 'signature_index'::regclass) AS parts"
 )
-# What a lookup reads: signature_index's partitions and their index on `value` (not the primary
-# key, nor the expiry index, which uploads and the purge use). pg_prewarm answers in blocks.
+# What a lookup reads: signature_index (its partitions, when it has them) and its index on
+# `value` (not the primary key, nor the expiry index, which uploads and the purge use).
+# pg_prewarm answers in blocks.
 PREWARM = (
-    "SELECT sum(pg_prewarm(relation, 'read'))::bigint * current_setting('block_size')::bigint"
-    " FROM (SELECT inhrelid AS relation FROM pg_inherits"
-    " WHERE inhparent = 'signature_index'::regclass"
-    " UNION ALL SELECT i.indexrelid FROM pg_index i"
-    " JOIN pg_inherits h ON h.inhrelid = i.indrelid"
+    "WITH tables AS (SELECT c.oid FROM pg_class c WHERE c.relkind = 'r'"
+    " AND (c.oid = 'signature_index'::regclass OR c.oid IN (SELECT inhrelid FROM pg_inherits"
+    " WHERE inhparent = 'signature_index'::regclass)))"
+    " SELECT coalesce(sum(pg_prewarm(relation, 'read')), 0)::bigint"
+    " * current_setting('block_size')::bigint"
+    " FROM (SELECT oid AS relation FROM tables UNION ALL SELECT i.indexrelid FROM pg_index i"
+    " JOIN tables t ON t.oid = i.indrelid"
     " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-    " WHERE h.inhparent = 'signature_index'::regclass AND a.attname = 'value') AS lookups"
+    " WHERE a.attname = 'value') AS lookups"
 )
 
 
